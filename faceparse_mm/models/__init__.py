@@ -1,0 +1,1 @@
+from . import backbones, decode_heads, losses, modules, necks, segmentors  # noqa: F401

@@ -1,0 +1,142 @@
+"""Helpers shared by the command-line tools: config loading with checked overrides, and one-line
+errors for the mistakes users make (missing file, unknown ``type=``, misspelt option key, unsafe
+checkpoint) instead of a traceback wall. Set ``FACEPARSE_DEBUG=1`` to get the traceback."""
+from __future__ import annotations
+
+import contextlib
+import os
+import os.path as osp
+import pickle
+import sys
+
+from mmengine.config import Config, ConfigDict
+
+
+class UserError(Exception):
+    """An error caused by the command line or a config: printed as one line, exit status 2."""
+
+
+def _missing_key(cfg, dotted: str) -> str | None:
+    """Return the first prefix of ``dotted`` that does not exist in ``cfg``, or None."""
+    node = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    walked = []
+    for part in dotted.split('.'):
+        walked.append(part)
+        if isinstance(node, (dict, ConfigDict)):
+            if part not in node:
+                return '.'.join(walked)
+            node = node[part]
+        elif isinstance(node, (list, tuple)):
+            if not part.isdigit() or int(part) >= len(node):
+                return '.'.join(walked)
+            node = node[int(part)]
+        else:
+            return '.'.join(walked)
+    return None
+
+
+def check_cfg_options(cfg: Config, options: dict | None) -> None:
+    """Refuse ``--cfg-options`` keys that the config does not have: a typo must not silently
+    create a new, unused key."""
+    for key in options or {}:
+        missing = _missing_key(cfg, key)
+        if missing is not None:
+            parent = missing.rpartition('.')[0]
+            node = cfg._cfg_dict
+            for part in parent.split('.') if parent else []:
+                node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+            have = (sorted(node.keys()) if isinstance(node, (dict, ConfigDict))
+                    else f'{len(node)} items' if isinstance(node, (list, tuple)) else type(node).__name__)
+            raise UserError(f'--cfg-options key {key!r} does not exist in the config '
+                            f'({missing!r} is missing; {parent or "the top level"} has: {have})')
+
+
+def _types(node, where):
+    """Yield (dotted place, type name) for every ``type='Name'`` under ``node`` except inside
+    ``init_cfg`` (weight initialisers) and TTA ``transforms`` lists (nested pipelines)."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield f'{where}.type', node['type']
+        for key, value in node.items():
+            if key not in ('init_cfg', 'transforms', 'type'):
+                yield from _types(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _types(value, f'{where}.{i}')
+
+
+def check_types(cfg: Config) -> None:
+    """Every ``type=`` in the model, datasets and pipelines must be registered; checked before the
+    Runner starts so that a typo gives one line, not a failure minutes into a run."""
+    from faceparse_mm.registry import DATASETS, MODELS, TRANSFORMS
+
+    checks = [('model', MODELS)]
+    for split in ('train', 'val', 'test'):
+        dataset = cfg.get(f'{split}_dataloader', None) or {}
+        dataset = dataset.get('dataset', None) or {}
+        if isinstance(dataset.get('type'), str):
+            checks.append((f'{split}_dataloader.dataset', None))
+    for root, registry in checks:
+        node = cfg
+        for part in root.split('.'):
+            node = node[part]
+        for place, name in _types(node, root):
+            if registry is not None:
+                reg = registry
+            elif '.pipeline.' in place:
+                reg = TRANSFORMS
+            elif place == f'{root}.type':
+                reg = DATASETS
+            else:
+                continue
+            if reg.get(name) is None:
+                raise UserError(f'unknown type in config: {place}={name!r} is not registered in '
+                                f'faceparse_mm or mmseg (registry {reg.name!r})')
+
+
+def load_config(path: str, cfg_options: dict | None = None) -> Config:
+    """Load a config file, merge checked ``--cfg-options`` into it, check its ``type=`` names."""
+    if not osp.isfile(path):
+        raise UserError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    check_types(cfg)
+    return cfg
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def _one_line(err: BaseException, checkpoint: str | None = None) -> str:
+    from faceparse_mm.compat import UnsafeCheckpointError, unsafe_checkpoint_message
+
+    if isinstance(err, (UserError, UnsafeCheckpointError)):
+        return str(err)
+    if isinstance(err, pickle.UnpicklingError):
+        return unsafe_checkpoint_message(checkpoint or 'the checkpoint', err)
+    if isinstance(err, KeyError) and 'registry' in str(err):
+        # mmengine: "'Foo is not in the mmseg::model registry. Please check ...'", possibly
+        # wrapped in "class `EncoderDecoder` in ...: ..." by each enclosing build.
+        msg = str(err).strip('"\'')
+        msg = msg.split('. Please check')[0].replace("'", '').replace('"', '')
+        return f'unknown type in config: {msg}'
+    if isinstance(err, FileNotFoundError):
+        return f'file not found: {err.filename or err}'
+    return f'{type(err).__name__}: {err} (set FACEPARSE_DEBUG=1 for the traceback)'
+
+
+@contextlib.contextmanager
+def cli_errors(checkpoint: str | None = None):
+    """Turn user errors into one line on stderr and exit status 2. ``checkpoint`` names the file
+    in the message when a checkpoint is refused."""
+    try:
+        yield
+    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError) as err:
+        if os.environ.get('FACEPARSE_DEBUG') or (
+                isinstance(err, KeyError) and 'registry' not in str(err)):
+            raise
+        print(f'error: {_one_line(err, checkpoint)}', file=sys.stderr)
+        sys.exit(2)

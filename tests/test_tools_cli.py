@@ -1,0 +1,72 @@
+"""tools/train.py and tools/test.py as a user runs them (subprocesses)."""
+import os
+
+import torch
+
+CFG = 'tests/data/toy_config.py'
+
+
+def test_missing_config_one_line(tool):
+    proc = tool('tools/train.py', 'configs/does_not_exist.py')
+    assert proc.returncode == 2
+    assert 'config file not found: configs/does_not_exist.py' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_wrong_cfg_options_key_one_line(tool):
+    proc = tool('tools/train.py', CFG, '--cfg-options', 'train_cfg.max_iter=6')
+    assert proc.returncode == 2
+    assert "--cfg-options key 'train_cfg.max_iter' does not exist" in proc.stderr
+    assert 'max_iters' in proc.stderr  # says what the parent does have
+    assert 'Traceback' not in proc.stderr
+
+
+def test_unknown_type_one_line(tool):
+    proc = tool('tools/train.py', CFG, '--cfg-options', 'model.backbone.type=ResNetTypo')
+    assert proc.returncode == 2
+    assert "model.backbone.type='ResNetTypo'" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_train_then_resume_continues_from_checkpoint(tool, tmp_path):
+    work = str(tmp_path / 'run')
+    tool('tools/train.py', CFG, '--work-dir', work, check=True)
+    assert sorted(f for f in os.listdir(work) if f.endswith('.pth')) == ['iter_2.pth', 'iter_4.pth']
+    proc = tool('tools/train.py', CFG, '--work-dir', work, '--resume',
+                '--cfg-options', 'train_cfg.max_iters=6', check=True)
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 0, iter: 4' in log
+    assert 'Iter(train) [5/6]' in log and 'Iter(train) [1/6]' not in log
+    ckpt = torch.load(os.path.join(work, 'iter_6.pth'), weights_only=True)
+    assert ckpt['meta']['iter'] == 6
+    # the optimizer state came back: momentum buffers exist for every parameter
+    params = [p for g in ckpt['optimizer']['param_groups'] for p in g['params']]
+    assert len(ckpt['optimizer']['state']) == len(params) > 0
+    assert ckpt['param_schedulers'][0]['_global_step'] == 6
+
+
+def test_test_tool_refuses_code_running_checkpoint(tool, tmp_path):
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    code = ('import os, torch\n'
+            'class E:\n'
+            f'    def __reduce__(self): return (os.system, ("touch {marker}",))\n'
+            f'torch.save({{"state_dict": {{}}, "meta": E()}}, "{evil}")\n')
+    subprocess_result = tool('-c', code, check=True)
+    assert subprocess_result.returncode == 0 and evil.exists()
+    proc = tool('tools/test.py', CFG, str(evil), '--work-dir', str(tmp_path / 'w'))
+    assert proc.returncode == 2
+    assert f'refused to load checkpoint {evil}' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not marker.exists()
+
+
+def test_test_tool_writes_metrics_json(tool, tmp_path):
+    work = str(tmp_path / 'run')
+    tool('tools/train.py', CFG, '--work-dir', work, check=True)
+    tool('tools/test.py', CFG, os.path.join(work, 'iter_4.pth'), '--work-dir', work, check=True)
+    import json
+    with open(os.path.join(work, 'test_metrics.json')) as f:
+        record = json.load(f)
+    assert record['checkpoint'].endswith('iter_4.pth') and record['tta'] is False
+    assert 0 <= record['metrics']['mIoU'] <= 100

@@ -1,0 +1,44 @@
+"""Toy modules for tests: a registered one-conv backbone and an in-memory dataset of random
+32x32 images whose label is a function of the image (so a model can learn it)."""
+import numpy as np
+import torch
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+from torch import nn
+
+from faceparse_mm.registry import DATASETS, MODELS
+
+
+@MODELS.register_module(force=True)
+class ToyBackbone(nn.Module):
+    def __init__(self, in_channels=3, channels=8, init_cfg=None):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1),
+                                  nn.BatchNorm2d(channels), nn.ReLU())
+
+    def init_weights(self):
+        pass
+
+    def forward(self, x):
+        return (self.conv(x),)
+
+
+@DATASETS.register_module(force=True)
+class ToySegDataset(torch.utils.data.Dataset):
+    METAINFO = dict(classes=('a', 'b', 'c'), palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0]])
+
+    def __init__(self, num=16, size=32, seed=0, **kwargs):
+        self.metainfo = dict(self.METAINFO)
+        rng = np.random.default_rng(seed)
+        self.images = rng.integers(0, 255, (num, 3, size, size), dtype=np.uint8)
+        self.labels = (self.images[:, 0] // 86).astype(np.int64)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        sample = SegDataSample()
+        h, w = self.labels[i].shape
+        sample.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(self.labels[i][None]))
+        return dict(inputs=torch.from_numpy(self.images[i]), data_samples=sample)

@@ -1,0 +1,56 @@
+"""Train a face parser: ``python tools/train.py CONFIG [--work-dir D] [--resume] [--amp]``.
+
+The same arguments as mmsegmentation 1.x's ``tools/train.py``; the Runner does the work.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
+from mmengine.config import DictAction  # noqa: E402
+
+from faceparse_mm.utils.cli import cli_errors, default_work_dir, load_config  # noqa: E402
+from faceparse_mm.utils.runtime import build_runner  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a face parser')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', action='store_true', default=False,
+                        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the used config, key=value; keys must exist')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with cli_errors(checkpoint='the checkpoint to resume or load from'):
+        cfg = load_config(args.config, args.cfg_options)
+        cfg.launcher = args.launcher
+        if args.work_dir is not None:
+            cfg.work_dir = args.work_dir
+        elif cfg.get('work_dir', None) is None:
+            cfg.work_dir = default_work_dir(args.config)
+        if args.amp:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.resume = args.resume
+        runner = build_runner(cfg)
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
