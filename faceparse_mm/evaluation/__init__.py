@@ -1,1 +1,3 @@
+from .face_metric import FaceParsingMetric, confusion_matrix, metrics_from_confusion
 
+__all__ = ['FaceParsingMetric', 'confusion_matrix', 'metrics_from_confusion']

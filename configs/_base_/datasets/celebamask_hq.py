@@ -1,0 +1,53 @@
+# The protocol (DESIGN 3): CelebAMask-HQ at label size 512, official split (val for model
+# selection, test for reporting), crop 448, random scale 0.75-2.0, colour jitter, flip with
+# left/right swap, FaceParsingMetric. Batch 16 on one GPU: on N GPUs use batch_size=16 // N.
+dataset_type = 'CelebAMaskHQDataset'
+data_root = 'data/CelebAMask-HQ'
+crop_size = (448, 448)
+train_pipeline = [
+    dict(type='LoadAnnotations'),
+    dict(type='LoadImageAtLabelSize'),
+    dict(type='RandomResize', scale=(512, 512), ratio_range=(0.75, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='FaceRandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadAnnotations'),
+    dict(type='LoadImageAtLabelSize'),
+    dict(type='PackSegInputs'),
+]
+# flip TTA: FaceSegTTAModel flips the logits back and swaps the left/right channels
+tta_pipeline = [
+    dict(type='LoadAnnotations'),
+    dict(type='LoadImageAtLabelSize'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='FaceRandomFlip', prob=0.0), dict(type='FaceRandomFlip', prob=1.0)],
+        [dict(type='PackSegInputs')],
+    ]),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='splits/train.txt',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='splits/val.txt',
+                 pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='splits/test.txt',
+                 pipeline=test_pipeline))
+val_evaluator = dict(type='FaceParsingMetric')
+test_evaluator = val_evaluator
+tta_model = dict(type='FaceSegTTAModel')

@@ -1,0 +1,96 @@
+"""CelebAMask-HQ (Lee et al., "MaskGAN", CVPR 2020) as an mmseg dataset.
+
+Reads the converter's output (``tools/dataset_converters/celebamask_hq.py``):
+
+```
+ROOT/CelebA-HQ-img/{i}.jpg      images (1024x1024 in the release)
+ROOT/mask/{i}.png               8-bit label maps (512x512 in the release), ids in CLASSES order
+ROOT/splits/{train,val,test}.txt one image id per line
+```
+
+Class ids follow face-parsing.PyTorch (and the seed write-up), so its checkpoints stay usable.
+``l_*`` parts are the person's left. A horizontal flip swaps the pairs in ``FLIP_PAIRS``.
+"""
+from __future__ import annotations
+
+import os.path as osp
+
+from mmseg.datasets import BaseSegDataset
+
+from faceparse_mm.registry import DATASETS
+
+CLASSES = ('background', 'skin', 'l_brow', 'r_brow', 'l_eye', 'r_eye', 'eye_g', 'l_ear',
+           'r_ear', 'ear_r', 'nose', 'mouth', 'u_lip', 'l_lip', 'neck', 'neck_l', 'cloth',
+           'hair', 'hat')
+#: the release's per-part file suffixes, in id order 1..18
+PART_NAMES = CLASSES[1:]
+#: (left, right) label pairs that a horizontal flip exchanges: brows, eyes, ears
+FLIP_PAIRS = ((2, 3), (4, 5), (7, 8))
+#: one colour per class; neighbouring parts (and each left/right pair) get distinct colours
+PALETTE = [[0, 0, 0], [255, 204, 153], [102, 51, 0], [178, 102, 51], [0, 102, 255],
+           [0, 204, 255], [255, 255, 0], [204, 0, 102], [255, 102, 178], [255, 0, 0],
+           [255, 153, 0], [102, 0, 51], [255, 51, 102], [204, 0, 51], [153, 102, 153],
+           [0, 255, 153], [0, 153, 76], [128, 0, 128], [0, 255, 255]]
+
+CONVERT_HINT = 'python tools/dataset_converters/celebamask_hq.py {root}'
+
+
+@DATASETS.register_module()
+class CelebAMaskHQDataset(BaseSegDataset):
+    """CelebAMask-HQ face parsing, 19 classes (background included).
+
+    Args:
+        ann_file: split file relative to ``data_root``, e.g. ``'splits/train.txt'``.
+        data_prefix: image and label folders (default ``CelebA-HQ-img`` and ``mask``).
+        synthetic: if given (``dict(num=..., image_size=..., mask_size=..., seed=...)``) and the
+            split file is missing, generate synthetic faces in the release layout under
+            ``data_root`` and convert them first (the demo dataset; never for real data).
+        Other arguments as :class:`mmseg.datasets.BaseSegDataset`.
+    """
+
+    METAINFO = dict(classes=CLASSES, palette=PALETTE, flip_pairs=FLIP_PAIRS)
+
+    def __init__(self, ann_file: str = 'splits/train.txt',
+                 data_prefix: dict = dict(img_path='CelebA-HQ-img', seg_map_path='mask'),
+                 img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
+                 synthetic: dict | None = None, **kwargs) -> None:
+        self.synthetic = synthetic
+        super().__init__(ann_file=ann_file, data_prefix=data_prefix, img_suffix=img_suffix,
+                         seg_map_suffix=seg_map_suffix, reduce_zero_label=False, **kwargs)
+
+    def _generate_synthetic(self, root: str) -> None:
+        """Rank 0 generates and converts the synthetic release; other ranks wait."""
+        from mmengine.dist import barrier, get_rank
+        from mmengine.logging import print_log
+
+        if get_rank() == 0 and not osp.isfile(self.ann_file):
+            from .celebamask_convert import convert
+            from .synthetic import make_synthetic_celebamask
+            cfg = dict(self.synthetic)
+            print_log(f'{self.ann_file} not found: generating {cfg.get("num")} synthetic faces '
+                      f'in {root} ({cfg})', logger='current')
+            make_synthetic_celebamask(root, **cfg)
+            convert(root, split='auto', progress=False,
+                    log=lambda msg: print_log(msg, logger='current'))
+        barrier()
+
+    def load_data_list(self) -> list:
+        root = self.data_root or ''
+        if self.synthetic and not osp.isfile(self.ann_file):
+            self._generate_synthetic(root)
+        hint = CONVERT_HINT.format(root=root or 'ROOT')
+        if root and not osp.isdir(root):
+            raise FileNotFoundError(f'CelebAMask-HQ root {root} does not exist; download the '
+                                    f'release there and run: {hint}')
+        label_dir = self.data_prefix.get('seg_map_path', '')
+        if label_dir and not osp.isdir(label_dir):
+            raise FileNotFoundError(f'label folder {label_dir} does not exist; create it with: '
+                                    f'{hint}')
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'split file {self.ann_file} does not exist; create it with: '
+                                    f'{hint}')
+        data_list = super().load_data_list()
+        if not data_list:
+            raise ValueError(f'split file {self.ann_file} lists no images; recreate it with: '
+                             f'{hint}')
+        return data_list

@@ -1,0 +1,98 @@
+"""Face-aware data transforms.
+
+- :class:`FaceRandomFlip`: mmcv's ``RandomFlip`` whose label swap follows the geometry: a
+  horizontal (or diagonal) flip exchanges the left/right classes (brows, eyes, ears), a vertical
+  flip does not. mmcv swaps ``swap_seg_labels`` for every direction, and mmseg configs use no swap
+  at all, which teaches a face parser that a left eye may appear on either side.
+- :class:`LoadImageAtLabelSize`: loads an image at the size of its already loaded label map
+  (CelebAMask-HQ: 1024x1024 JPEG, 512x512 labels). For an integer ratio of 2, 4 or 8 the JPEG is
+  decoded directly at the reduced size (libjpeg DCT scaling: about 4x less decoding work), then
+  resized exactly to the label size if needed, so image and label can never be misaligned.
+"""
+from __future__ import annotations
+
+import cv2
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms import RandomFlip as _MMCVRandomFlip
+from PIL import Image
+
+from faceparse_mm.registry import TRANSFORMS
+
+from .celebamask_hq import FLIP_PAIRS
+
+
+def swap_pairs(seg_map: np.ndarray, pairs) -> np.ndarray:
+    """Return a copy of ``seg_map`` with every (a, b) in ``pairs`` exchanged."""
+    out = seg_map.copy()
+    for a, b in pairs:
+        out[seg_map == a] = b
+        out[seg_map == b] = a
+    return out
+
+
+@TRANSFORMS.register_module()
+class FaceRandomFlip(_MMCVRandomFlip):
+    """Random flip that swaps left/right face classes on horizontal (and diagonal) flips.
+
+    Args:
+        prob, direction: as mmcv's ``RandomFlip``.
+        swap_seg_labels: (left, right) class pairs; default CelebAMask-HQ's
+            ((2, 3), (4, 5), (7, 8)). Use ``()`` to disable swapping.
+    """
+
+    def __init__(self, prob=None, direction='horizontal', swap_seg_labels=FLIP_PAIRS) -> None:
+        super().__init__(prob=prob, direction=direction,
+                         swap_seg_labels=[tuple(p) for p in swap_seg_labels])
+
+    def _flip_seg_map(self, seg_map: np.ndarray, direction: str) -> np.ndarray:
+        seg_map = mmcv.imflip(seg_map, direction=direction)
+        if direction in ('horizontal', 'diagonal') and self.swap_seg_labels:
+            seg_map = swap_pairs(seg_map, self.swap_seg_labels)
+        return seg_map
+
+
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+            8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+@TRANSFORMS.register_module()
+class LoadImageAtLabelSize(BaseTransform):
+    """Load ``img_path`` (BGR uint8, like ``LoadImageFromFile``) at the size of ``gt_seg_map``.
+
+    Must come after ``LoadAnnotations``. Sets ``img``, ``img_shape`` and ``ori_shape`` to the
+    label's size, so predictions are evaluated at label resolution.
+
+    Args:
+        interpolation: cv2 interpolation for the final exact resize (default area).
+    """
+
+    def __init__(self, interpolation: str = 'area') -> None:
+        self.interpolation = interpolation
+
+    def transform(self, results: dict) -> dict:
+        if 'gt_seg_map' not in results:
+            raise KeyError('LoadImageAtLabelSize needs gt_seg_map: put LoadAnnotations before it')
+        path = results['img_path']
+        lh, lw = results['gt_seg_map'].shape[:2]
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+        except (OSError, ValueError) as err:
+            raise OSError(f'cannot read image {path}: {err}') from None
+        factor = w // lw if (w % lw == 0 and h % lh == 0 and w // lw == h // lh) else 1
+        flag = _REDUCED.get(factor, cv2.IMREAD_COLOR) if path.lower().endswith(
+            ('.jpg', '.jpeg')) else cv2.IMREAD_COLOR
+        img = cv2.imread(path, flag)
+        if img is None:
+            raise OSError(f'cannot decode image {path}')
+        if img.shape[:2] != (lh, lw):
+            img = mmcv.imresize(img, (lw, lh), interpolation=self.interpolation)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(interpolation={self.interpolation!r})'
