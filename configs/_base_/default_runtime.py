@@ -20,7 +20,7 @@ default_hooks = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 # for TensorBoard add: dict(type='TensorboardVisBackend') (needs `pip install tensorboard`)
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='FaceSegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

@@ -1,0 +1,3 @@
+from .face_visualizer import FaceSegLocalVisualizer
+
+__all__ = ['FaceSegLocalVisualizer']
