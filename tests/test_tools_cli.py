@@ -70,3 +70,20 @@ def test_test_tool_writes_metrics_json(tool, tmp_path):
         record = json.load(f)
     assert record['checkpoint'].endswith('iter_4.pth') and record['tta'] is False
     assert 0 <= record['metrics']['mIoU'] <= 100
+
+
+def test_resume_refuses_code_running_checkpoint_naming_it(tool, tmp_path):
+    work = tmp_path / 'run'
+    work.mkdir()
+    marker = tmp_path / 'pwned'
+    evil = work / 'iter_4.pth'
+    code = ('import os, torch\n'
+            'class E:\n'
+            f'    def __reduce__(self): return (os.system, ("touch {marker}",))\n'
+            f'torch.save({{"state_dict": {{}}, "meta": E()}}, "{evil}")\n')
+    tool('-c', code, check=True)
+    (work / 'last_checkpoint').write_text(str(evil))
+    proc = tool('tools/train.py', CFG, '--work-dir', str(work), '--resume')
+    assert proc.returncode == 2
+    assert f'refused to load checkpoint {evil}' in proc.stderr
+    assert not marker.exists()

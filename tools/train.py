@@ -35,9 +35,18 @@ def parse_args(argv=None):
     return args
 
 
+def _checkpoint_hint(args) -> str:
+    """The file a refused checkpoint most likely is, for the one-line error."""
+    from mmengine.runner import find_latest_checkpoint
+    work_dir = args.work_dir or default_work_dir(args.config)
+    if args.resume and os.path.isdir(work_dir):
+        return find_latest_checkpoint(work_dir) or f'the latest checkpoint in {work_dir}'
+    return 'the checkpoint named by load_from'
+
+
 def main(argv=None):
     args = parse_args(argv)
-    with cli_errors(checkpoint='the checkpoint to resume or load from'):
+    with cli_errors(checkpoint=_checkpoint_hint(args)):
         cfg = load_config(args.config, args.cfg_options)
         cfg.launcher = args.launcher
         if args.work_dir is not None:

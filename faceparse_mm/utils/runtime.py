@@ -16,8 +16,33 @@ def adapt_env_cfg(cfg: Config) -> None:
         print_log('no CUDA device: distributed backend nccl -> gloo', logger='current')
 
 
+def _replace_norm(node, old: str, new: str) -> int:
+    """Replace ``type=old`` by ``type=new`` in every ``norm_cfg`` under ``node``; returns count."""
+    count = 0
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == old:
+                value['type'] = new
+                count += 1
+            else:
+                count += _replace_norm(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_norm(value, old, new)
+    return count
+
+
+def adapt_norm_cfg(cfg: Config) -> None:
+    """SyncBN needs CUDA (or a single process): on a CPU-only machine use BN."""
+    if not torch.cuda.is_available() and 'model' in cfg:
+        n = _replace_norm(cfg.model, 'SyncBN', 'BN')
+        if n:
+            print_log(f'no CUDA device: {n} SyncBN norm_cfg(s) -> BN', logger='current')
+
+
 def build_runner(cfg: Config) -> Runner:
     adapt_env_cfg(cfg)
+    adapt_norm_cfg(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmengine.registry import RUNNERS
