@@ -1,5 +1,5 @@
 from .celebamask_hq import CLASSES, FLIP_PAIRS, PALETTE, PART_NAMES, CelebAMaskHQDataset
-from .transforms import FaceRandomFlip, LoadImageAtLabelSize
+from .transforms import FaceDataError, FaceRandomFlip, LoadFaceAnnotations, LoadImageAtLabelSize
 
 __all__ = ['CLASSES', 'FLIP_PAIRS', 'PALETTE', 'PART_NAMES', 'CelebAMaskHQDataset',
-           'FaceRandomFlip', 'LoadImageAtLabelSize']
+           'FaceDataError', 'FaceRandomFlip', 'LoadFaceAnnotations', 'LoadImageAtLabelSize']

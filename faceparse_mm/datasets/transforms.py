@@ -4,6 +4,8 @@
   horizontal (or diagonal) flip exchanges the left/right classes (brows, eyes, ears), a vertical
   flip does not. mmcv swaps ``swap_seg_labels`` for every direction, and mmseg configs use no swap
   at all, which teaches a face parser that a left eye may appear on either side.
+- :class:`LoadFaceAnnotations`: mmseg's ``LoadAnnotations`` that names the file when a label map
+  cannot be decoded and refuses values outside ``0..num_classes-1`` other than 255.
 - :class:`LoadImageAtLabelSize`: loads an image at the size of its already loaded label map
   (CelebAMask-HQ: 1024x1024 JPEG, 512x512 labels). For an integer ratio of 2, 4 or 8 the JPEG is
   decoded directly at the reduced size (libjpeg DCT scaling: about 4x less decoding work), then
@@ -11,16 +13,23 @@
 """
 from __future__ import annotations
 
+import io
+
 import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms import RandomFlip as _MMCVRandomFlip
+from mmseg.datasets.transforms import LoadAnnotations
 from PIL import Image
 
 from faceparse_mm.registry import TRANSFORMS
 
 from .celebamask_hq import FLIP_PAIRS
+
+
+class FaceDataError(ValueError):
+    """A bad image or label file; the message names the file."""
 
 
 def swap_pairs(seg_map: np.ndarray, pairs) -> np.ndarray:
@@ -53,6 +62,38 @@ class FaceRandomFlip(_MMCVRandomFlip):
         return seg_map
 
 
+@TRANSFORMS.register_module()
+class LoadFaceAnnotations(LoadAnnotations):
+    """``LoadAnnotations`` with checked labels.
+
+    Args:
+        num_classes: valid ids are ``0..num_classes-1`` and ``ignore_index``.
+        ignore_index: the label value that means "not annotated".
+    """
+
+    def __init__(self, num_classes: int = 19, ignore_index: int = 255, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def _load_seg_map(self, results: dict) -> None:
+        path = results['seg_map_path']
+        try:
+            super()._load_seg_map(results)
+        except Exception as err:  # decoders raise many types for a bad file
+            raise FaceDataError(f'cannot read label {path}: {err}') from None
+        label = results['gt_seg_map']
+        if label.ndim != 2:
+            raise FaceDataError(f'label {path} has shape {label.shape}; expected a 2-D map')
+        counts = np.bincount(label.ravel(), minlength=256)
+        counts[:self.num_classes] = 0
+        counts[self.ignore_index] = 0
+        if counts.any():
+            bad = np.flatnonzero(counts).tolist()
+            raise FaceDataError(f'label {path} has values {bad[:10]} outside '
+                                f'0..{self.num_classes - 1} (and not {self.ignore_index})')
+
+
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
             8: cv2.IMREAD_REDUCED_COLOR_8}
 
@@ -73,20 +114,27 @@ class LoadImageAtLabelSize(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         if 'gt_seg_map' not in results:
-            raise KeyError('LoadImageAtLabelSize needs gt_seg_map: put LoadAnnotations before it')
+            raise KeyError('LoadImageAtLabelSize needs gt_seg_map: put LoadFaceAnnotations before it')
         path = results['img_path']
         lh, lw = results['gt_seg_map'].shape[:2]
         try:
-            with Image.open(path) as im:
+            with open(path, 'rb') as f:
+                data = f.read()
+            with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
         except (OSError, ValueError) as err:
-            raise OSError(f'cannot read image {path}: {err}') from None
-        factor = w // lw if (w % lw == 0 and h % lh == 0 and w // lw == h // lh) else 1
-        flag = _REDUCED.get(factor, cv2.IMREAD_COLOR) if path.lower().endswith(
-            ('.jpg', '.jpeg')) else cv2.IMREAD_COLOR
-        img = cv2.imread(path, flag)
+            raise FaceDataError(f'cannot read image {path}: {err}') from None
+        is_jpeg = data[:2] == b'\xff\xd8'
+        if is_jpeg and data.rstrip(b'\x00')[-2:] != b'\xff\xd9':
+            raise FaceDataError(f'image {path} is truncated (no JPEG end marker)')
+        if w * lh != h * lw:
+            raise FaceDataError(f'image {path} is {w}x{h} but its label {results.get("seg_map_path")} '
+                                f'is {lw}x{lh}: the shapes do not match')
+        factor = w // lw if w % lw == 0 else 1
+        flag = _REDUCED.get(factor, cv2.IMREAD_COLOR) if is_jpeg else cv2.IMREAD_COLOR
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
         if img is None:
-            raise OSError(f'cannot decode image {path}')
+            raise FaceDataError(f'cannot decode image {path}')
         if img.shape[:2] != (lh, lw):
             img = mmcv.imresize(img, (lw, lh), interpolation=self.interpolation)
         results['img'] = img

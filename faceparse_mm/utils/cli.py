@@ -115,6 +115,12 @@ def _one_line(err: BaseException, checkpoint: str | None = None) -> str:
 
     if isinstance(err, (UserError, UnsafeCheckpointError)):
         return str(err)
+    from faceparse_mm.datasets.transforms import FaceDataError
+    if isinstance(err, FaceDataError):
+        # raised in a DataLoader worker, the message carries the worker's traceback: keep the
+        # original one-line message (the last line)
+        last = [line for line in str(err).splitlines() if line.strip()][-1]
+        return last.split('FaceDataError: ', 1)[-1]
     if isinstance(err, pickle.UnpicklingError):
         return unsafe_checkpoint_message(checkpoint or 'the checkpoint', err)
     if isinstance(err, KeyError) and 'registry' in str(err):
@@ -134,7 +140,10 @@ def cli_errors(checkpoint: str | None = None):
     in the message when a checkpoint is refused."""
     try:
         yield
-    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError) as err:
+    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError, ValueError) as err:
+        from faceparse_mm.datasets.transforms import FaceDataError
+        if isinstance(err, ValueError) and not isinstance(err, FaceDataError):
+            raise
         if os.environ.get('FACEPARSE_DEBUG') or (
                 isinstance(err, KeyError) and 'registry' not in str(err)):
             raise

@@ -83,3 +83,56 @@ def test_load_image_at_label_size_aligns(tmp_path, factor):
     assert out['img'].shape == (size, size, 3) and out['ori_shape'] == (size, size)
     bright = out['img'].mean(axis=2) > 127
     assert (bright == (label == 1)).mean() > 0.99
+
+
+def _label_file(tmp_path, label):
+    import cv2
+    path = str(tmp_path / 'l.png')
+    cv2.imwrite(path, label)
+    return path
+
+
+def _load_label(path):
+    from faceparse_mm.datasets.transforms import LoadFaceAnnotations
+    return LoadFaceAnnotations()(dict(seg_map_path=path, reduce_zero_label=False, seg_fields=[]))
+
+
+def test_label_values_outside_classes_name_the_file(tmp_path):
+    from faceparse_mm.datasets.transforms import FaceDataError
+    label = np.zeros((8, 8), np.uint8)
+    label[0, 0] = 255  # ignore is fine
+    label[1, 1] = 18
+    assert _load_label(_label_file(tmp_path, label))['gt_seg_map'][1, 1] == 18
+    label[2, 2] = 19
+    label[3, 3] = 200
+    with pytest.raises(FaceDataError, match=r'l.png has values \[19, 200\] outside 0..18'):
+        _load_label(_label_file(tmp_path, label))
+
+
+def test_truncated_png_label_names_the_file(tmp_path):
+    from faceparse_mm.datasets.transforms import FaceDataError
+    path = _label_file(tmp_path, np.random.default_rng(0).integers(0, 19, (64, 64)).astype(np.uint8))
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) // 2])
+    with pytest.raises(FaceDataError, match='cannot read label .*l.png'):
+        _load_label(path)
+
+
+def test_truncated_jpeg_and_mismatched_size_name_the_file(tmp_path):
+    import cv2
+    from faceparse_mm.datasets.transforms import FaceDataError, LoadImageAtLabelSize
+    img = np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)
+    path = str(tmp_path / 'a.jpg')
+    cv2.imwrite(path, img)
+    load = LoadImageAtLabelSize()
+    label = np.zeros((32, 32), np.uint8)
+    assert load(dict(img_path=path, gt_seg_map=label))['img'].shape == (32, 32, 3)
+    with pytest.raises(FaceDataError, match='a.jpg is 64x64 but its label l.png is 32x16'):
+        load(dict(img_path=path, seg_map_path='l.png', gt_seg_map=np.zeros((16, 32), np.uint8)))
+    data = open(path, 'rb').read()
+    open(path, 'wb').write(data[:len(data) - 200])
+    with pytest.raises(FaceDataError, match='a.jpg is truncated'):
+        load(dict(img_path=path, gt_seg_map=label))
+    open(path, 'wb').write(b'not an image at all')
+    with pytest.raises(FaceDataError, match='cannot read image .*a.jpg'):
+        load(dict(img_path=path, gt_seg_map=label))

@@ -5,7 +5,7 @@ dataset_type = 'CelebAMaskHQDataset'
 data_root = 'data/CelebAMask-HQ'
 crop_size = (448, 448)
 train_pipeline = [
-    dict(type='LoadAnnotations'),
+    dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='RandomResize', scale=(512, 512), ratio_range=(0.75, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -14,13 +14,13 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadAnnotations'),
+    dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='PackSegInputs'),
 ]
 # flip TTA: FaceSegTTAModel flips the logits back and swaps the left/right channels
 tta_pipeline = [
-    dict(type='LoadAnnotations'),
+    dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='TestTimeAug', transforms=[
         [dict(type='FaceRandomFlip', prob=0.0), dict(type='FaceRandomFlip', prob=1.0)],

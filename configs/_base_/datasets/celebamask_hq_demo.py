@@ -6,7 +6,7 @@ data_root = 'data/synthetic-celebamask'
 synthetic = dict(num=1000, image_size=256, mask_size=128, seed=0, nproc=2)
 crop_size = (112, 112)
 train_pipeline = [
-    dict(type='LoadAnnotations'),
+    dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
