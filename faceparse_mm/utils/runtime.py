@@ -8,12 +8,22 @@ from mmengine.runner import Runner
 
 
 def adapt_env_cfg(cfg: Config) -> None:
-    """Use gloo when a distributed launch finds no GPU (NCCL needs CUDA)."""
-    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg')
-    if (cfg.get('launcher', 'none') != 'none' and dist_cfg is not None
-            and dist_cfg.get('backend') == 'nccl' and not torch.cuda.is_available()):
+    """Distributed training without a GPU (torchrun on CPUs): gloo instead of NCCL, the process
+    group initialised here (mmengine's own initialisation calls ``torch.cuda.set_device``), and
+    DDP without ``device_ids`` (a CPU module takes none)."""
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
         print_log('no CUDA device: distributed backend nccl -> gloo', logger='current')
+    if launcher == 'pytorch' and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend=dist_cfg['backend'])
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
 def _replace_norm(node, old: str, new: str) -> int:
