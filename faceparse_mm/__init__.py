@@ -10,6 +10,6 @@ compat.apply()
 
 from .version import __version__  # noqa: E402
 from . import registry  # noqa: E402,F401
-from . import datasets, evaluation, models, visualization  # noqa: E402,F401
+from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
 
 __all__ = ['__version__', 'compat', 'registry']

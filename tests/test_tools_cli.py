@@ -87,3 +87,36 @@ def test_resume_refuses_code_running_checkpoint_naming_it(tool, tmp_path):
     assert proc.returncode == 2
     assert f'refused to load checkpoint {evil}' in proc.stderr
     assert not marker.exists()
+
+
+def test_nan_loss_stops_naming_iteration_and_keeps_last_good_checkpoint(tool, tmp_path):
+    work = tmp_path / 'run'
+    proc = tool('tools/train.py', CFG, '--work-dir', str(work),
+                '--cfg-options', 'model.decode_head.loss_decode.type=ToyNaNAtLoss')
+    assert proc.returncode == 2
+    assert 'non-finite loss at iteration 3: loss=nan' in proc.stderr
+    assert f'last good checkpoint: {work / "iter_2.pth"}' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert sorted(p.name for p in work.glob('*.pth')) == ['iter_2.pth']
+    ckpt = torch.load(work / 'iter_2.pth', weights_only=True)
+    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+
+
+def _losses(work):
+    import glob
+    import json
+    (path,) = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        return [json.loads(line)['loss'] for line in f if '"loss"' in line]
+
+
+def test_seeded_deterministic_runs_repeat_the_loss_curve(tool, tmp_path):
+    runs = {}
+    for name, seed in (('a', 1), ('b', 1), ('c', 2)):
+        work = str(tmp_path / name)
+        tool('tools/train.py', CFG, '--work-dir', work, '--cfg-options',
+             f'randomness.seed={seed}', 'randomness.deterministic=True', check=True)
+        runs[name] = _losses(work)
+    assert len(runs['a']) == 4
+    assert runs['a'] == runs['b']
+    assert runs['a'] != runs['c']

@@ -42,3 +42,23 @@ class ToySegDataset(torch.utils.data.Dataset):
         sample.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(self.labels[i][None]))
         return dict(inputs=torch.from_numpy(self.images[i]), data_samples=sample)
+
+
+@MODELS.register_module(force=True)
+class ToyNaNAtLoss(nn.Module):
+    """Cross-entropy that turns NaN from its ``nan_at``-th call on (a diverging run)."""
+
+    def __init__(self, nan_at=3, loss_name='loss_ce', **kwargs):
+        super().__init__()
+        self.nan_at = nan_at
+        self.calls = 0
+        self._loss_name = loss_name
+
+    def forward(self, cls_score, label, weight=None, ignore_index=255, **kwargs):
+        self.calls += 1
+        loss = nn.functional.cross_entropy(cls_score, label, ignore_index=ignore_index)
+        return loss * float('nan') if self.calls >= self.nan_at else loss
+
+    @property
+    def loss_name(self):
+        return self._loss_name

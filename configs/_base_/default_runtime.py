@@ -18,6 +18,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 
+# stop at the first NaN/inf loss, naming the iteration, before a broken checkpoint is saved
+custom_hooks = [dict(type='NonFiniteLossHook')]
+
 vis_backends = [dict(type='LocalVisBackend')]
 # for TensorBoard add: dict(type='TensorboardVisBackend') (needs `pip install tensorboard`)
 visualizer = dict(type='FaceSegLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -113,7 +113,7 @@ def default_work_dir(config_path: str) -> str:
 def _one_line(err: BaseException, checkpoint: str | None = None) -> str:
     from faceparse_mm.compat import UnsafeCheckpointError, unsafe_checkpoint_message
 
-    if isinstance(err, (UserError, UnsafeCheckpointError)):
+    if isinstance(err, (UserError, UnsafeCheckpointError, FloatingPointError)):
         return str(err)
     from faceparse_mm.datasets.transforms import FaceDataError
     if isinstance(err, FaceDataError):
@@ -140,7 +140,8 @@ def cli_errors(checkpoint: str | None = None):
     in the message when a checkpoint is refused."""
     try:
         yield
-    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError, ValueError) as err:
+    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError, ValueError,
+            FloatingPointError) as err:
         from faceparse_mm.datasets.transforms import FaceDataError
         if isinstance(err, ValueError) and not isinstance(err, FaceDataError):
             raise

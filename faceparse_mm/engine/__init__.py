@@ -1,0 +1,3 @@
+from .hooks import NonFiniteLossError, NonFiniteLossHook
+
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
