@@ -155,7 +155,7 @@ def safe_globals() -> list:
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = {type(np.dtype(t)) for t in (
         np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-        np.uint8, np.bool_)}
+        np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)}
     return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), _reconstruct, scalar,
             np.ndarray, np.dtype, *sorted(dtype_classes, key=lambda c: c.__name__)]
 

@@ -1,3 +1,3 @@
-from .hooks import NonFiniteLossError, NonFiniteLossHook
+from .hooks import AtomicCheckpointHook, NonFiniteLossError, NonFiniteLossHook
 
-__all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
+__all__ = ['AtomicCheckpointHook', 'NonFiniteLossError', 'NonFiniteLossHook']

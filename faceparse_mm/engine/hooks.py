@@ -1,5 +1,7 @@
 """Training hooks.
 
+:class:`AtomicCheckpointHook` makes periodic checkpoints safe against a kill (see its docstring).
+
 :class:`NonFiniteLossHook` stops training at the first iteration whose loss (or any loss term) is
 NaN or infinite, naming the iteration, the term and the last checkpoint saved before it. It runs
 before the checkpoint hook, so a checkpoint with broken weights is never written. mmengine's
@@ -8,8 +10,18 @@ before the checkpoint hook, so a checkpoint with broken weights is never written
 from __future__ import annotations
 
 import math
+import os
+import os.path as osp
+import random
 
-from mmengine.hooks import Hook
+import numpy as np
+import torch
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook, Hook
+
+from faceparse_mm.utils.io import write_text_atomic
 
 from faceparse_mm.registry import HOOKS
 
@@ -38,3 +50,66 @@ class NonFiniteLossHook(Hook):
             raise NonFiniteLossError(
                 f'non-finite loss at iteration {runner.iter + 1}: {terms}; training stopped, '
                 f'last good checkpoint: {last}')
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` whose periodic checkpoints survive a kill at any moment.
+
+    mmengine's hook deletes the oldest kept checkpoint *before* writing the new one, writes the
+    new file in place, then rewrites ``last_checkpoint``: a kill during the write leaves a partial
+    ``iter_N.pth`` and, with ``max_keep_ckpts=1``, no complete checkpoint at all. Here the new
+    checkpoint is written to a hidden temporary name and renamed, ``last_checkpoint`` is replaced
+    atomically, and only then is the oldest checkpoint deleted. ``--resume`` therefore always
+    finds a complete checkpoint, and a partial file is never named by ``last_checkpoint``.
+
+    It also stores the main process's random states (torch, numpy, python) in every checkpoint
+    and restores them at the first iteration after a resume (after mmengine has replayed the
+    data loader), so that dropout and main-process augmentation continue exactly as in an
+    uninterrupted run. Arguments are those of ``CheckpointHook``.
+    """
+
+    _pending_rng = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['rng_state'] = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
+                                       python=random.getstate())
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._pending_rng = checkpoint.get('rng_state')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        state, self._pending_rng = self._pending_rng, None
+        if state:
+            torch.set_rng_state(state['torch'])
+            np.random.set_state(state['numpy'])
+            random.setstate(state['python'])
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        stale = None
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                stale = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        name = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, name)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        local = isinstance(self.file_backend, LocalBackend)
+        write_name = f'.{name}.partial' if local else name
+        runner.save_checkpoint(
+            self.out_dir, write_name, self.file_client_args,
+            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
+            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        if local:
+            os.replace(osp.join(self.out_dir, write_name), self.last_ckpt)
+        write_text_atomic(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        if stale is not None:
+            old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(stale))
+            if self.file_backend.isfile(old):
+                self.file_backend.remove(old)
+            elif self.file_backend.isdir(old):
+                self.file_backend.rmtree(old)
