@@ -120,3 +120,11 @@ def test_seeded_deterministic_runs_repeat_the_loss_curve(tool, tmp_path):
     assert len(runs['a']) == 4
     assert runs['a'] == runs['b']
     assert runs['a'] != runs['c']
+
+
+def test_num_classes_mismatch_caught_before_training(tool):
+    proc = tool('tools/train.py', CFG, '--cfg-options', 'model.decode_head.num_classes=4')
+    assert proc.returncode == 2
+    assert ('model.decode_head.num_classes=4 but train_dataloader.dataset (ToySegDataset) has 3 '
+            'classes') in proc.stderr
+    assert 'Traceback' not in proc.stderr and 'Config:' not in proc.stdout

@@ -94,6 +94,34 @@ def check_types(cfg: Config) -> None:
                                 f'faceparse_mm or mmseg (registry {reg.name!r})')
 
 
+def check_num_classes(cfg: Config) -> None:
+    """Every head's ``num_classes`` must equal the number of classes of the datasets."""
+    from faceparse_mm.registry import DATASETS
+
+    model = cfg.get('model', None) or {}
+    if model.get('type') in ('SegTTAModel', 'FaceSegTTAModel'):
+        model = model.get('module', {})
+    heads = [('model.decode_head', model.get('decode_head'))]
+    aux = model.get('auxiliary_head')
+    if isinstance(aux, dict):
+        heads.append(('model.auxiliary_head', aux))
+    elif isinstance(aux, (list, tuple)):
+        heads += [(f'model.auxiliary_head.{i}', h) for i, h in enumerate(aux)]
+    for split in ('train', 'val', 'test'):
+        dataset = (cfg.get(f'{split}_dataloader', None) or {}).get('dataset', None) or {}
+        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+        classes = (dataset.get('metainfo') or {}).get('classes') or (
+            getattr(cls, 'METAINFO', {}) or {}).get('classes')
+        if not classes:
+            continue
+        for place, head in heads:
+            if isinstance(head, dict) and 'num_classes' in head and \
+                    head['num_classes'] != len(classes):
+                raise UserError(f'{place}.num_classes={head["num_classes"]} but '
+                                f'{split}_dataloader.dataset ({dataset.get("type")}) has '
+                                f'{len(classes)} classes')
+
+
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
     """Load a config file, merge checked ``--cfg-options`` into it, check its ``type=`` names."""
     if not osp.isfile(path):
@@ -103,6 +131,7 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     check_types(cfg)
+    check_num_classes(cfg)
     return cfg
 
 
