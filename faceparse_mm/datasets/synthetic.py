@@ -1,0 +1,429 @@
+"""Procedural synthetic faces written in CelebAMask-HQ's exact on-disk layout.
+
+The real release cannot be downloaded everywhere; tests, the demo and CI use faces generated here
+and read by the same converter and dataset code as the real data. Layout (DESIGN 4)::
+
+    OUT/CelebA-HQ-img/{i}.jpg                                image_size x image_size RGB JPEG
+    OUT/CelebAMask-HQ-mask-anno/{i // 2000}/{i:05d}_{part}.png  mask_size x mask_size, 3-channel,
+                                                             0/255, only the parts present
+    OUT/CelebA-HQ-to-CelebA-mapping.txt                      "idx orig_idx orig_file", 0-based orig_idx
+    OUT/list_eval_partition.txt                              "000001.jpg 0" for every mapped file
+
+Conventions: ``l_*`` parts are the **person's left**, which appears on the **image's right** (larger
+x) in an unflipped, unrotated face. Every part is a set of polygons in a canonical unit square,
+mapped by one random similarity transform (rotation up to ``max_rotation`` degrees, scale,
+shift) and rasterised at both resolutions from the same continuous coordinates, so image and masks
+align. Each part's mask is its whole annotated region; masks overlap (hair over forehead and ears,
+hat over hair, glasses over eyes) and the image is painted in id order 1..18 like the converter
+paints labels, so the merged label is what the image shows.
+
+What makes the task non-trivial: mild yaw (features shifted sideways, the far-side eye, brow and
+ear smaller), skin-coloured nose/ears/neck told apart only by position and shading, hair/hat/cloth/
+background colours drawn from overlapping ranges, a shading gradient and texture noise on every
+region, thin parts (brows, lips, earrings, glasses frames), see-through lenses labelled as glasses,
+and optional parts with realistic frequencies (glasses ~20%, hat ~15%, earrings ~15%, necklace
+~10%, open mouth ~40%, ears ~70%).
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import os.path as osp
+import time
+
+import cv2
+import numpy as np
+
+PART_NAMES = ('skin', 'l_brow', 'r_brow', 'l_eye', 'r_eye', 'eye_g', 'l_ear', 'r_ear', 'ear_r',
+              'nose', 'mouth', 'u_lip', 'l_lip', 'neck', 'neck_l', 'cloth', 'hair', 'hat')
+PART_ID = {name: i + 1 for i, name in enumerate(PART_NAMES)}
+CELEBA_SIZE = 202599
+#: 1-based CelebA file numbers: 1..162770 train, 162771..182637 val, 182638..202599 test
+CELEBA_TRAIN_LAST, CELEBA_VAL_LAST = 162770, 182637
+_SHIFT = 4  # sub-pixel bits for cv2 drawing
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+
+
+# ------------------------------------------------------------------------------------------
+# geometry in the canonical unit square
+# ------------------------------------------------------------------------------------------
+
+
+def _ellipse(cx, cy, ax, ay, angle=0.0, n=40):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    c, s = math.cos(angle), math.sin(angle)
+    x, y = ax * np.cos(t), ay * np.sin(t)
+    return np.stack([cx + c * x - s * y, cy + s * x + c * y], 1)
+
+
+def _bezier(p0, p1, p2, n=16):
+    t = np.linspace(0, 1, n)[:, None]
+    p0, p1, p2 = map(np.asarray, (p0, p1, p2))
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+
+
+class _Part:
+    """Filled polygons plus stroked polylines (width in unit-square units)."""
+
+    def __init__(self):
+        self.polys: list[np.ndarray] = []
+        self.lines: list[tuple[np.ndarray, float]] = []
+        self.holes: list[np.ndarray] = []
+
+    def hole(self, pts):
+        self.holes.append(np.asarray(pts, np.float64))
+        return self
+
+    def poly(self, pts):
+        self.polys.append(np.asarray(pts, np.float64))
+        return self
+
+    def line(self, pts, width):
+        self.lines.append((np.asarray(pts, np.float64), width))
+        return self
+
+
+def _face_geometry(rng):
+    """Parts (name -> _Part, only those present) and per-face attributes."""
+    parts: dict[str, _Part] = {}
+    cx, cy = 0.5, 0.46
+    fw = rng.uniform(0.16, 0.21)
+    fh = fw * rng.uniform(1.2, 1.42)
+    yaw = rng.uniform(-0.6, 0.6)
+    dx = yaw * fw * 0.3
+    # near side (the one the face turns away from) keeps its size, the far side shrinks
+    side_scale = {+1: 1 - max(yaw, 0) * 0.35, -1: 1 - max(-yaw, 0) * 0.35}
+
+    face = _ellipse(cx + dx * 0.3, cy, fw, fh)
+    parts['skin'] = _Part().poly(face)
+    eye_y = cy - 0.14 * fh + rng.uniform(-0.02, 0.02) * fh
+    brow_y = cy - 0.40 * fh
+    eyes = {}
+    for sign, side in ((+1, 'l'), (-1, 'r')):  # l_* on the image's right (+x)
+        s = side_scale[sign]
+        ex = cx + dx + sign * 0.42 * fw * (0.85 + 0.15 * s)
+        ew = 0.2 * fw * s * rng.uniform(0.9, 1.1)
+        eh = ew * rng.uniform(0.33, 0.5)
+        eyes[side] = (ex, eye_y, ew, eh)
+        parts[f'{side}_eye'] = _Part().poly(_ellipse(ex, eye_y, ew, eh))
+        bw = ew * rng.uniform(1.15, 1.4)
+        arch = rng.uniform(0.01, 0.03) * fh * 4
+        by = brow_y + rng.uniform(-0.02, 0.02) * fh
+        brow = _bezier((ex - bw, by + 0.25 * arch), (ex + sign * 0.2 * bw, by - arch),
+                       (ex + bw, by + 0.15 * arch))
+        parts[f'{side}_brow'] = _Part().line(brow, rng.uniform(0.008, 0.018) * s)
+    nx = cx + dx * 1.3
+    nw = fw * rng.uniform(0.11, 0.16)
+    parts['nose'] = _Part().poly([(nx, cy - 0.08 * fh), (nx - nw, cy + 0.27 * fh),
+                                  (nx, cy + 0.31 * fh), (nx + nw, cy + 0.27 * fh)])
+    mx, my = cx + dx * 1.1, cy + 0.55 * fh
+    mw = fw * rng.uniform(0.28, 0.38)
+    open_h = rng.uniform(0.02, 0.07) * fh if rng.random() < 0.4 else 0.0
+    up = rng.uniform(0.05, 0.09) * fh
+    lo = rng.uniform(0.07, 0.12) * fh
+    left, right = (mx - mw, my), (mx + mw, my)
+    parts['u_lip'] = _Part().poly(np.concatenate([
+        _bezier(left, (mx, my - 2 * up), right), _bezier(right, (mx, my - 0.6 * open_h), left)]))
+    parts['l_lip'] = _Part().poly(np.concatenate([
+        _bezier(left, (mx, my + 1.2 * open_h), right), _bezier(right, (mx, my + 2 * lo + open_h), left)]))
+    if open_h:
+        parts['mouth'] = _Part().poly(_ellipse(mx, my + 0.3 * open_h, 0.85 * mw, open_h * 1.1))
+    # neck and cloth
+    chin = cy + fh
+    # the neck is annotated below the jaw only
+    parts['neck'] = _Part().poly([(cx - 0.55 * fw, cy + 0.55 * fh), (cx + 0.55 * fw, cy + 0.55 * fh),
+                                  (cx + 0.62 * fw, 1.05), (cx - 0.62 * fw, 1.05)]).hole(face)
+    if rng.random() < 0.1:
+        ny = chin + rng.uniform(0.04, 0.09)
+        parts['neck_l'] = _Part().line(
+            _bezier((cx - 0.6 * fw, ny - 0.03), (cx, ny + 0.05), (cx + 0.6 * fw, ny - 0.03)),
+            rng.uniform(0.008, 0.016))
+    if rng.random() < 0.9:
+        top = chin + rng.uniform(0.08, 0.16)
+        sh = rng.uniform(0.35, 0.5)
+        parts['cloth'] = _Part().poly([
+            (cx - 0.6, 1.1), (cx - sh, top + 0.04), (cx - 0.65 * fw, top),
+            (cx, top + rng.uniform(0.02, 0.12)), (cx + 0.65 * fw, top), (cx + sh, top + 0.04),
+            (cx + 0.6, 1.1)])
+    # hair (before ears are decided: long hair hides them)
+    style = rng.choice(['short', 'bangs', 'long', 'bald'], p=[0.35, 0.25, 0.35, 0.05])
+    if style != 'bald':
+        hairline = cy - (0.45 if style == 'bangs' else 0.68) * fh + rng.uniform(-0.04, 0.04) * fh
+        cap = _ellipse(cx + dx * 0.2, cy - 0.2 * fh, fw * rng.uniform(1.08, 1.2),
+                       fh * rng.uniform(0.98, 1.1), n=60)
+        cap[:, 1] = np.minimum(cap[:, 1], hairline)
+        hair = _Part().poly(cap)
+        if style == 'long':
+            drop = chin + rng.uniform(0.0, 0.2)
+            for sign in (+1, -1):
+                x0 = cx + sign * fw * 0.8
+                x1 = cx + sign * fw * rng.uniform(1.25, 1.45)
+                hair.poly([(x0, cy - 0.3 * fh), (x1, cy - 0.3 * fh), (x1, drop), (x0 + sign * 0.02, drop)])
+        parts['hair'] = hair
+    earrings = rng.random() < 0.2
+    for sign, side in ((+1, 'l'), (-1, 'r')):
+        hidden = style == 'long' and rng.random() < 0.7
+        if hidden or rng.random() < 0.15:
+            continue
+        s = side_scale[sign]
+        ex = cx + dx * 0.3 + sign * (fw + 0.012)
+        ey, eh = cy - 0.05 * fh, 0.2 * fh * s
+        parts[f'{side}_ear'] = _Part().poly(_ellipse(ex, ey, 0.045 * s * fw / 0.19, eh))
+        if earrings:
+            r = rng.uniform(0.008, 0.014)
+            parts.setdefault('ear_r', _Part()).poly(_ellipse(ex, ey + eh + r * 0.8, r, r * 1.2, n=16))
+    if rng.random() < 0.15:
+        hx, hy = cx + dx * 0.2, cy - rng.uniform(0.55, 0.75) * fh
+        dome = _ellipse(hx, hy, fw * rng.uniform(1.1, 1.3), fh * rng.uniform(0.5, 0.7), n=60)
+        dome[:, 1] = np.minimum(dome[:, 1], hy + 0.04 * fh)
+        hat = _Part().poly(dome)
+        if rng.random() < 0.6:  # brim
+            hat.poly(_ellipse(hx, hy + 0.03 * fh, fw * rng.uniform(1.4, 1.8), 0.025))
+        parts['hat'] = hat
+    glasses = None
+    if rng.random() < 0.2:
+        g = _Part()
+        lenses = []
+        for side in ('l', 'r'):
+            ex, ey, ew, eh = eyes[side]
+            lens = _ellipse(ex, ey, ew * rng.uniform(1.5, 1.8), ew * rng.uniform(1.0, 1.3))
+            g.poly(lens)
+            lenses.append(lens)
+        (lx, ly, _, _), (rx, ry, _, _) = eyes['l'], eyes['r']
+        frame_w = rng.uniform(0.005, 0.012)
+        g.line([(rx + eyes['r'][2] * 1.5, ry - 0.01), (lx - eyes['l'][2] * 1.5, ly - 0.01)], frame_w)
+        parts['eye_g'] = g
+        glasses = (lenses, frame_w)
+    return parts, dict(yaw=yaw, style=style, glasses=glasses)
+
+
+# ------------------------------------------------------------------------------------------
+# rasterisation
+# ------------------------------------------------------------------------------------------
+
+
+def _transform(rng, max_rotation):
+    angle = math.radians(rng.uniform(-max_rotation, max_rotation))
+    scale = rng.uniform(0.85, 1.15)
+    tx, ty = rng.uniform(-0.06, 0.06, 2)
+    c, s = scale * math.cos(angle), scale * math.sin(angle)
+    # rotate/scale about the face centre, then shift
+    A = np.array([[c, -s], [s, c]])
+    centre = np.array([0.5, 0.5])
+    return lambda p: (p - centre) @ A.T + centre + (tx, ty), scale
+
+
+def _draw(canvas, part, value, size, tf, scale):
+    k = size * (1 << _SHIFT)
+    for poly in part.polys:
+        pts = np.round(tf(poly) * k).astype(np.int32)
+        cv2.fillPoly(canvas, [pts], value, lineType=cv2.LINE_8, shift=_SHIFT)
+    for pts, width in part.lines:
+        p = np.round(tf(pts) * k).astype(np.int32)
+        thick = max(1, int(round(width * scale * size)))
+        cv2.polylines(canvas, [p], False, value, thickness=thick, lineType=cv2.LINE_8,
+                      shift=_SHIFT)
+    for poly in part.holes:
+        pts = np.round(tf(poly) * k).astype(np.int32)
+        hole = np.zeros_like(canvas)
+        cv2.fillPoly(hole, [pts], 1, lineType=cv2.LINE_8, shift=_SHIFT)
+        canvas[(hole > 0) & (canvas == value)] = 0
+
+
+def _noise(rng, size, cells, channels=1):
+    small = rng.standard_normal((cells, cells, channels)).astype(np.float32)
+    big = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+    return big.reshape(size, size, channels)
+
+
+def _colours(rng):
+    """A 19x3 RGB colour table for one face (index = class id)."""
+    c = np.zeros((19, 3), np.float32)
+    tones = np.array([[255, 219, 190], [240, 190, 160], [224, 172, 130], [198, 134, 90],
+                      [161, 102, 64], [110, 70, 45], [80, 52, 38]], np.float32)
+    skin = tones[rng.integers(len(tones))] * rng.uniform(0.9, 1.08, 3)
+    hairs = np.array([[25, 20, 18], [60, 40, 25], [110, 75, 40], [200, 165, 110],
+                      [150, 150, 150], [140, 60, 30], [90, 60, 120]], np.float32)
+    hair = hairs[rng.integers(len(hairs))] * rng.uniform(0.8, 1.2, 3)
+    if rng.random() < 0.2:
+        background = skin * rng.uniform(0.85, 1.15, 3)  # background close to skin
+    elif rng.random() < 0.2:
+        background = hair * rng.uniform(0.8, 1.2, 3)
+    else:
+        background = rng.uniform(0, 255, 3)
+    c[0] = background
+    c[1] = skin
+    c[2] = c[3] = hair * rng.uniform(0.5, 0.9)
+    c[4] = c[5] = rng.uniform(200, 245, 3)
+    c[6] = rng.choice([20, 60, 160, 200]) * rng.uniform(0.8, 1.2, 3)  # glasses frame
+    c[7] = c[8] = skin * rng.uniform(0.88, 1.0)
+    c[9] = rng.choice([[230, 200, 60], [200, 200, 210], [240, 240, 240]]) * rng.uniform(0.85, 1.1, 3)
+    c[10] = skin * rng.uniform(0.9, 0.98)
+    c[11] = rng.uniform([40, 5, 10], [110, 40, 45])
+    lip = np.array([rng.uniform(150, 220), rng.uniform(60, 120), rng.uniform(70, 130)])
+    c[12] = lip * rng.uniform(0.75, 0.92)
+    c[13] = lip
+    c[14] = skin * rng.uniform(0.82, 0.97)
+    c[15] = rng.choice([[230, 200, 60], [200, 200, 210], [180, 40, 40]]) * rng.uniform(0.85, 1.1, 3)
+    c[16] = rng.uniform(0, 255, 3) if rng.random() < 0.7 else hair * rng.uniform(0.7, 1.3, 3)
+    c[17] = hair
+    c[18] = rng.uniform(0, 255, 3) if rng.random() < 0.6 else hair * rng.uniform(0.6, 1.4, 3)
+    return np.clip(c, 0, 255)
+
+
+def render_face(rng: np.random.Generator, image_size: int = 512, mask_size: int = 256,
+                max_rotation: float = 20.0):
+    """Render one face.
+
+    Returns ``(image, masks)``: ``image`` uint8 (image_size, image_size, 3) RGB; ``masks`` maps each
+    present part name to a bool (mask_size, mask_size) array (its whole region, overlaps allowed).
+    """
+    parts, attrs = _face_geometry(rng)
+    tf, scale = _transform(rng, max_rotation)
+    masks = {}
+    for name in PART_NAMES:
+        if name in parts:
+            m = np.zeros((mask_size, mask_size), np.uint8)
+            _draw(m, parts[name], 1, mask_size, tf, scale)
+            if m.any():
+                masks[name] = m.astype(bool)
+    # label map at image resolution, painted in id order; lenses drawn separately (see-through)
+    label = np.zeros((image_size, image_size), np.uint8)
+    for name in PART_NAMES:
+        if name in masks and name != 'eye_g':
+            own = np.zeros_like(label)
+            _draw(own, parts[name], 1, image_size, tf, scale)
+            label[own > 0] = PART_ID[name]
+        if name == 'eye_g' and attrs['glasses'] is not None:
+            lens = np.zeros_like(label)
+            _draw(lens, parts['eye_g'], 1, image_size, tf, scale)
+            lens_mask = lens.astype(bool)
+            frame = np.zeros_like(label)
+            lenses, frame_w = attrs['glasses']
+            ring = _Part()
+            for poly in lenses:
+                ring.line(np.concatenate([poly, poly[:1]]), frame_w)
+            ring.lines += parts['eye_g'].lines
+            _draw(frame, ring, 1, image_size, tf, scale)
+            frame_mask = frame.astype(bool) & lens_mask | frame.astype(bool)
+    colours = _colours(rng)
+    img = colours[label]
+    # details: pupils, nostril shadow
+    detail = np.zeros_like(label)
+    for side in ('l', 'r'):
+        if f'{side}_eye' in parts:
+            (pts,) = parts[f'{side}_eye'].polys
+            ecx, ecy = pts.mean(0)
+            ew = (pts[:, 0].max() - pts[:, 0].min()) / 2
+            pupil = _Part().poly(_ellipse(ecx + rng.uniform(-0.3, 0.3) * ew, ecy, ew * 0.42, ew * 0.42, n=20))
+            _draw(detail, pupil, 1, image_size, tf, scale)
+    on_eye = (detail == 1) & ((label == 4) | (label == 5))
+    img[on_eye] = rng.uniform(10, 90, 3).astype(np.float32)
+    # texture noise on every region, stronger and striped on hair, plus a shading gradient
+    n = image_size
+    img += _noise(rng, n, 12, 3) * 10 + _noise(rng, n, 48, 1) * 6
+    hair_px = (label == 17) | (label == 2) | (label == 3)
+    stripes = cv2.resize(rng.standard_normal((4, 64)).astype(np.float32), (n, n),
+                         interpolation=cv2.INTER_LINEAR)[..., None] * 18
+    img += np.where(hair_px[..., None], stripes, 0)
+    gx, gy = np.meshgrid(np.linspace(-1, 1, n, dtype=np.float32), np.linspace(-1, 1, n, dtype=np.float32))
+    theta = rng.uniform(0, 2 * np.pi)
+    shade = 1 + rng.uniform(0.1, 0.3) * (math.cos(theta) * gx + math.sin(theta) * gy)
+    # the face is rounder than the background: darker towards the face outline
+    img *= shade[..., None]
+    if attrs['glasses'] is not None:
+        tint = rng.uniform(0.55, 0.9, 3).astype(np.float32)
+        img[lens_mask] *= tint
+        img[frame_mask] = colours[6] + rng.normal(0, 4, 3)
+    img += rng.normal(0, 3, img.shape).astype(np.float32)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (3, 3), 0.6)
+    return img, masks
+
+
+def merge_masks(masks: dict, size) -> np.ndarray:
+    """The expected label map: parts painted in id order 1..18 (later overwrites earlier); a
+    pixel is on when True or > 127 in any channel."""
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    label = np.zeros(size, np.uint8)
+    for name in PART_NAMES:
+        if name in masks:
+            m = np.asarray(masks[name])
+            on = m if m.dtype == bool else (m.max(axis=2) if m.ndim == 3 else m) > 127
+            label[on] = PART_ID[name]
+    return label
+
+
+# ------------------------------------------------------------------------------------------
+# writing the release layout
+# ------------------------------------------------------------------------------------------
+
+
+def _write(path, writer):
+    """Write via a temporary name in the same folder, then rename."""
+    base, ext = osp.splitext(path)
+    tmp = f'{base}.tmp{os.getpid()}{ext}'
+    if not writer(tmp):
+        raise OSError(f'cannot write {path}')
+    os.replace(tmp, path)
+
+
+def _orig_indices(num, start, seed):
+    """Distinct CelebA 0-based indices, with the partition boundaries included when num >= 8."""
+    rng = np.random.default_rng([seed, 10 ** 6])
+    boundary = [CELEBA_TRAIN_LAST - 1, CELEBA_TRAIN_LAST, CELEBA_VAL_LAST - 1, CELEBA_VAL_LAST]
+    chosen = list(boundary) if num >= 8 else []
+    pool = rng.choice(CELEBA_SIZE, size=num + len(chosen), replace=False)
+    for v in pool:
+        if len(chosen) == num:
+            break
+        if v not in chosen:
+            chosen.append(int(v))
+    order = rng.permutation(num)
+    return [chosen[k] for k in order]
+
+
+def _face_job(job):
+    out, i, image_size, mask_size, seed, max_rotation = job
+    rng = np.random.default_rng([seed, i])
+    img, masks = render_face(rng, image_size, mask_size, max_rotation)
+    _write(osp.join(out, 'CelebA-HQ-img', f'{i}.jpg'),
+           lambda p: cv2.imwrite(p, img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95]))
+    folder = osp.join(out, 'CelebAMask-HQ-mask-anno', str(i // 2000))
+    os.makedirs(folder, exist_ok=True)
+    for name, m in masks.items():
+        m3 = np.repeat((m.astype(np.uint8) * 255)[..., None], 3, axis=2)
+        _write(osp.join(folder, f'{i:05d}_{name}.png'),
+               lambda p, m3=m3: cv2.imwrite(p, m3, _PNG_FAST))
+    return i
+
+
+def make_synthetic_celebamask(out: str, num: int, image_size: int = 512, mask_size: int = 256,
+                              seed: int = 0, nproc: int = 1, start_index: int = 0,
+                              max_rotation: float = 20.0) -> dict:
+    """Write ``num`` faces (ids ``start_index..``) in the release layout under ``out``."""
+    start = time.perf_counter()
+    os.makedirs(osp.join(out, 'CelebA-HQ-img'), exist_ok=True)
+    ids = list(range(start_index, start_index + num))
+    jobs = [(out, i, image_size, mask_size, seed, max_rotation) for i in ids]
+    if nproc > 1:
+        with multiprocessing.get_context('fork').Pool(nproc) as pool:
+            for _ in pool.imap_unordered(_face_job, jobs, chunksize=8):
+                pass
+    else:
+        for job in jobs:
+            _face_job(job)
+    orig = _orig_indices(num, start_index, seed)
+    mapping = ['idx orig_idx orig_file'] + [f'{i} {o} {o + 1:06d}.jpg' for i, o in zip(ids, orig)]
+    part = [f'{o + 1:06d}.jpg {0 if o + 1 <= CELEBA_TRAIN_LAST else 1 if o + 1 <= CELEBA_VAL_LAST else 2}'
+            for o in sorted(orig)]
+    for name, lines in (('CelebA-HQ-to-CelebA-mapping.txt', mapping),
+                        ('list_eval_partition.txt', part)):
+        def writer(p, lines=lines):
+            with open(p, 'w') as f:
+                f.write('\n'.join(lines) + '\n')
+            return True
+        _write(osp.join(out, name), writer)
+    seconds = time.perf_counter() - start
+    return dict(count=num, seconds=seconds, faces_per_s=num / max(seconds, 1e-9))
