@@ -4,7 +4,7 @@ import glob
 import os
 
 import pytest
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 from faceparse_mm.registry import MODELS
@@ -34,7 +34,7 @@ def _build(cfg):
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
     _no_pretrained(model_cfg)
     _replace_norm(model_cfg, 'SyncBN', 'BN')
-    return MODELS.build(model_cfg)
+    return MODELS.build(ConfigDict(model_cfg))
 
 
 @pytest.mark.parametrize('path', USER + DEMO + MODEL_BASES,

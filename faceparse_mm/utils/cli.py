@@ -53,12 +53,12 @@ def check_cfg_options(cfg: Config, options: dict | None) -> None:
 
 def _types(node, where):
     """Yield (dotted place, type name) for every ``type='Name'`` under ``node`` except inside
-    ``init_cfg`` (weight initialisers) and TTA ``transforms`` lists (nested pipelines)."""
+    ``*init_cfg`` (weight initialisers) and TTA ``transforms`` lists (nested pipelines)."""
     if isinstance(node, dict):
         if isinstance(node.get('type'), str):
             yield f'{where}.type', node['type']
         for key, value in node.items():
-            if key not in ('init_cfg', 'transforms', 'type'):
+            if not key.endswith('init_cfg') and key not in ('transforms', 'type'):
                 yield from _types(value, f'{where}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):

@@ -1,1 +1,3 @@
+from .face_fcn_head import FaceFCNHead
 
+__all__ = ['FaceFCNHead']

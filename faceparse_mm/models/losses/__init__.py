@@ -1,1 +1,3 @@
+from .ohem_cross_entropy import OhemCrossEntropyLoss
 
+__all__ = ['OhemCrossEntropyLoss']

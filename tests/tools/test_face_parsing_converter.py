@@ -1,0 +1,79 @@
+import json
+import os
+
+import pytest
+import torch
+
+from faceparse_mm.utils.cli import UserError
+from tools.model_converters.face_parsing_pytorch import convert, reference_state_dict
+
+from ..conftest import ROOT
+
+KEYS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_keys.json')
+
+
+@pytest.fixture(scope='module')
+def source():
+    """A state dict with the authors' keys and shapes and random values."""
+    ref = json.load(open(KEYS))
+    g = torch.Generator().manual_seed(0)
+    out = {}
+    for key, shape in ref['keys'].items():
+        if key.endswith('num_batches_tracked'):
+            out[key] = torch.tensor(7)
+        else:
+            out[key] = torch.randn(shape, generator=g)
+    return out
+
+
+@pytest.fixture(scope='module')
+def reference():
+    return reference_state_dict()
+
+
+def test_every_tensor_arrives_unchanged_and_loads_strictly(source, reference):
+    converted = convert(source, reference)
+    assert len(converted) == len(source) == len(reference)
+    from tools.model_converters.face_parsing_pytorch import map_key
+    for key, value in source.items():
+        assert torch.equal(converted[map_key(key)], value), key
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from faceparse_mm.registry import MODELS
+    from faceparse_mm.utils.runtime import _replace_norm
+    init_default_scope('faceparse_mm')
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py')).model.to_dict()
+    _replace_norm(cfg, 'SyncBN', 'BN')
+    cfg['backbone']['context_init_cfg'] = None
+    model = MODELS.build(cfg)
+    model.load_state_dict(converted, strict=True)
+    assert torch.equal(model.backbone.context_path.arm16.bn_atten.running_var,
+                       source['cp.arm16.bn_atten.running_var'])
+
+
+def test_unknown_and_missing_keys_are_listed(source, reference):
+    bad = dict(source)
+    bad['cp.sp.conv1.weight'] = torch.zeros(1)
+    with pytest.raises(UserError, match=r"unknown source keys: \['cp.sp.conv1.weight'\]|"
+                                        r"no place in the model: \['backbone.context_path.sp"):
+        convert(bad, reference)
+    missing = dict(source)
+    del missing['ffm.conv2.weight']
+    with pytest.raises(UserError, match=r"model keys with no source: \['backbone.ffm.conv2.weight'\]"):
+        convert(missing, reference)
+    other = dict(source)
+    other['lm_head.weight'] = torch.zeros(1)
+    with pytest.raises(UserError, match=r"unknown source keys: \['lm_head.weight'\]"):
+        convert(other, reference)
+
+
+def test_cli_round_trip(tool, tmp_path, source):
+    src = tmp_path / '79999_iter.pth'
+    torch.save(source, src)
+    dst = tmp_path / 'converted.pth'
+    proc = tool('tools/model_converters/face_parsing_pytorch.py', str(src), str(dst), check=True)
+    assert '191 tensors' in proc.stdout
+    ckpt = torch.load(dst, weights_only=True)
+    assert ckpt['meta']['source'] == '79999_iter.pth' and len(ckpt['state_dict']) == 191
+    bad = tool('tools/model_converters/face_parsing_pytorch.py', str(tmp_path / 'nope.pth'), str(dst))
+    assert bad.returncode == 2 and 'not found' in bad.stderr
