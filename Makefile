@@ -18,5 +18,9 @@ $(STAMP): setup.cfg pyproject.toml
 test: install
 	$(PY) -m pytest -q tests
 
+# train BiSeNetV1 on generated faces (CPU), evaluate, draw overlays under work_dirs/
+demo: install
+	$(PY) tools/demo.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

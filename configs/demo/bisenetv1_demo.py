@@ -5,4 +5,5 @@ _base_ = [
     '../_base_/schedules/schedule_demo.py', '../_base_/default_runtime.py'
 ]
 model = dict(backbone=dict(context_init_cfg=None))
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=200))
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=200),
+                     visualization=dict(interval=1))  # with --show-dir: every test image

@@ -1,0 +1,46 @@
+import csv
+import json
+
+from tools.analysis.collect_results import collect, write_csv
+from tools.analysis.make_leaderboard import render
+
+
+def _tree(root):
+    a = root / 'demo' / 'bisenetv1_demo'
+    a.mkdir(parents=True)
+    (a / 'test_metrics.json').write_text(json.dumps(dict(
+        config='configs/demo/bisenetv1_demo.py', checkpoint=str(a / 'iter_800.pth'), tta=False,
+        commit='abc1234', date='2026-11-22T10:00:00',
+        metrics={'aAcc': 90.5, 'mAcc': 70.1, 'mIoU': 60.2, 'mF1': 71.3, 'F1.skin': 95.0,
+                 'IoU.skin': 90.4, 'F1.hat': None})))
+    (a / 'benchmark.json').write_text(json.dumps(dict(
+        environment=dict(device_name='x86_64', commit='abc1234', date='2026-11-22T10:05:00'),
+        results=[dict(config='configs/demo/bisenetv1_demo.py', params=13490745,
+                      params_inference=13340563, flops=123456789, latency_ms=12.5,
+                      best_mode='fold_bn')])))
+    b = root / 'demo' / 'other_demo'
+    b.mkdir(parents=True)
+    (b / 'test_metrics.json').write_text(json.dumps(dict(
+        config='configs/demo/other_demo.py', checkpoint='iter_40.pth', metrics={'mF1': 50.0})))
+    (root / 'demo' / 'not_a_run').mkdir()
+    return a, b
+
+
+def test_collect_rows_and_csv(tmp_path):
+    a, b = _tree(tmp_path)
+    rows = collect([str(tmp_path)])
+    assert [r['work_dir'] for r in rows] == [str(a), str(b)]
+    ra, rb = rows
+    assert ra['architecture'] == 'bisenetv1' and ra['iterations'] == 800 and ra['mF1'] == 71.3
+    assert ra['params_inference'] == 13340563 and ra['latency_ms'] == 12.5
+    assert ra['dataset'] == 'synthetic-celebamask (demo)'
+    assert rb['iterations'] == 40 and rb['params'] is None  # no benchmark: empty cells
+    out = tmp_path / 'results' / 'x.csv'
+    write_csv(rows, str(out))
+    with open(out) as f:
+        table = list(csv.DictReader(f))
+    assert table[0]['F1.skin'] == '95.0' and table[1]['F1.skin'] == ''
+    assert table[1]['latency_ms'] == '' and table[1]['mF1'] == '50.0'
+    md = render(str(out))
+    assert md.index('| bisenetv1 |') < md.index('| other |')  # sorted by mF1
+    assert '13,340,563' in md and 'do not edit by hand' in md

@@ -1,0 +1,243 @@
+"""Cost of each config's model: parameters, FLOPs, latency and throughput, in several inference
+modes, on this machine.
+
+    python tools/analysis/benchmark.py CONFIG [CONFIG ...] [--shape H W] [--batch B]
+        [--device cpu|cuda] [--amp] [--repeats N] [--warmup N]
+        [--modes eager,fold_bn,channels_last,fold_bn+channels_last,compile] [--out FILE.json]
+
+What is measured is the inference path only (``model(x, mode='tensor')``: backbone and main head,
+auxiliary heads excluded, no pre/post-processing), in eval mode, with weights randomly
+initialised (nothing is downloaded). FLOPs come from mmengine's ``get_model_complexity_info``,
+which counts one fused multiply-add as one FLOP: the number is MACs (``flops_are_macs``). The
+"floor" is the time the FLOPs would take at this machine's fp32 matmul speed, measured in the same
+run (2 x MACs / matmul FLOP/s): a lower bound no mode can beat.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import torch  # noqa: E402
+
+import faceparse_mm  # noqa: E402,F401
+from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
+
+MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
+DEFAULT_MODES = 'eager,fold_bn,channels_last,fold_bn+channels_last'
+
+
+def _no_pretrained(node):
+    if isinstance(node, dict):
+        for key in list(node):
+            if key.endswith('init_cfg') or key == 'pretrained':
+                node[key] = None
+            else:
+                _no_pretrained(node[key])
+    elif isinstance(node, list):
+        for v in node:
+            _no_pretrained(v)
+
+
+def build_model(config: str):
+    """The config's segmentor in eval mode, random weights, BN instead of SyncBN."""
+    from mmengine.config import Config, ConfigDict
+    from mmengine.registry import init_default_scope
+
+    from faceparse_mm.registry import MODELS
+    from faceparse_mm.utils.runtime import _replace_norm
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'faceparse_mm'))
+    model_cfg = cfg.model.to_dict()
+    _no_pretrained(model_cfg)
+    _replace_norm(model_cfg, 'SyncBN', 'BN')
+    model = MODELS.build(ConfigDict(model_cfg))
+    model.init_weights()
+    return model.eval()
+
+
+class InferenceModule(torch.nn.Module):
+    """The inference path of a segmentor as a plain module: x -> logits."""
+
+    def __init__(self, segmentor):
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, x):
+        return self.segmentor(x, mode='tensor')
+
+
+def count_params(model) -> tuple[int, int]:
+    total = sum(p.numel() for p in model.parameters())
+    aux = getattr(model, 'auxiliary_head', None)
+    aux_n = sum(p.numel() for p in aux.parameters()) if aux is not None else 0
+    return total, total - aux_n
+
+
+def count_flops(module, x) -> int:
+    from mmengine.analysis import get_model_complexity_info
+    info = get_model_complexity_info(module, inputs=(x,), show_table=False, show_arch=False)
+    return int(info['flops'])
+
+
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_runs(fn, x, warmup: int, repeats: int, device) -> list[float]:
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn(x)
+        _sync(device)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn(x)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def summarise(times: list[float]) -> dict:
+    q = statistics.quantiles(times, n=10) if len(times) >= 2 else [times[0]] * 9
+    return dict(median_ms=statistics.median(times) * 1e3, p10_ms=q[0] * 1e3, p90_ms=q[-1] * 1e3,
+                runs=len(times))
+
+
+def matmul_gflops(device, n: int = 2048, repeats: int = 5) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    times = time_runs(lambda _: a @ b, None, 2, repeats, device)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def prepare(mode: str, module, sample):
+    """(callable, input transform) for an inference mode, or raise if unavailable."""
+    from faceparse_mm.utils.fuse import fold_bn
+    m = module
+    if 'fold_bn' in mode:
+        m = fold_bn(module, sample)
+    to_input = (lambda t: t)
+    if 'channels_last' in mode:
+        m = copy.deepcopy(m) if m is module else m
+        m = m.to(memory_format=torch.channels_last)
+        to_input = (lambda t: t.contiguous(memory_format=torch.channels_last))
+    if mode == 'compile':
+        m = torch.compile(copy.deepcopy(module))
+        with torch.inference_mode():
+            m(sample)  # compile now so that failures show here
+    return m, to_input
+
+
+def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=False,
+              repeats: int = 20, warmup: int = 3, modes=DEFAULT_MODES.split(','),
+              matmul: float | None = None) -> dict:
+    device = torch.device(device)
+    segmentor = build_model(config).to(device)
+    params, params_inference = count_params(segmentor)
+    module = InferenceModule(segmentor).eval()
+    x1 = torch.randn(1, 3, *shape, device=device)
+    xb = torch.randn(batch, 3, *shape, device=device)
+    macs = count_flops(module, x1)
+    result = dict(config=config, shape=list(shape), batch=batch, device=str(device), amp=amp,
+                  params=params, params_inference=params_inference, flops=macs,
+                  flops_are_macs=True, modes={})
+    autocast = torch.autocast(device.type, enabled=amp)
+    for mode in modes:
+        try:
+            m, to_input = prepare(mode, module, x1)
+            with autocast:
+                lat = time_runs(m, to_input(x1), warmup, repeats, device)
+                thr = time_runs(m, to_input(xb), 1, max(3, repeats // 5), device)
+            result['modes'][mode] = dict(latency=summarise(lat),
+                                         throughput=batch / statistics.median(thr))
+        except Exception as err:  # a mode that does not work here is recorded, not fatal
+            result['modes'][mode] = dict(unavailable=f'{type(err).__name__}: {str(err)[:200]}')
+    timed = {k: v for k, v in result['modes'].items() if 'latency' in v}
+    if timed:
+        best = min(timed, key=lambda k: timed[k]['latency']['median_ms'])
+        eager = timed.get('eager', timed[best])['latency']['median_ms']
+        result['latency_ms'] = timed[best]['latency']['median_ms']
+        result['best_mode'] = best
+        result['best_speedup_vs_eager'] = eager / timed[best]['latency']['median_ms']
+        if matmul:
+            floor_ms = 2 * macs / (matmul * 1e9) * 1e3
+            result['floor_ms'] = floor_ms
+            result['best_to_floor'] = timed[best]['latency']['median_ms'] / floor_ms
+    return result
+
+
+def environment(device: str) -> dict:
+    import mmengine
+    import mmseg
+
+    from faceparse_mm.utils.results import git_commit
+    name = torch.cuda.get_device_name() if device == 'cuda' else (platform.processor() or
+                                                                   platform.machine())
+    return dict(device=device, device_name=name, torch_threads=torch.get_num_threads(),
+                torch=torch.__version__, mmseg=mmseg.__version__, mmengine=mmengine.__version__,
+                python=platform.python_version(), commit=git_commit(),
+                date=time.strftime('%Y-%m-%dT%H:%M:%S'))
+
+
+def print_table(report: dict) -> None:
+    env = report['environment']
+    print(f"device {env['device_name']} ({env['device']}), {env['torch_threads']} threads, "
+          f"fp32 matmul {report['matmul_gflops']:.1f} GFLOP/s")
+    for r in report['results']:
+        print(f"\n{r['config']}  {r['shape'][0]}x{r['shape'][1]}  params {r['params']:,} "
+              f"(inference {r['params_inference']:,})  {r['flops'] / 1e9:.2f} GMACs")
+        for mode, v in r['modes'].items():
+            if 'latency' in v:
+                lat = v['latency']
+                print(f"  {mode:24s} {lat['median_ms']:9.2f} ms  [p10 {lat['p10_ms']:.2f}, "
+                      f"p90 {lat['p90_ms']:.2f}]  {v['throughput']:7.2f} img/s @ b{r['batch']}")
+            else:
+                print(f"  {mode:24s} unavailable: {v['unavailable']}")
+        if 'best_mode' in r:
+            floor = (f", floor {r['floor_ms']:.2f} ms, best/floor {r['best_to_floor']:.2f}"
+                     if 'floor_ms' in r else '')
+            print(f"  best: {r['best_mode']} ({r['best_speedup_vs_eager']:.2f}x eager){floor}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--amp', action='store_true')
+    parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--modes', default=DEFAULT_MODES,
+                        help=f'comma-separated, from {",".join(MODES)}')
+    parser.add_argument('--out', help='write the report as JSON')
+    args = parser.parse_args(argv)
+    modes = [m for m in args.modes.split(',') if m]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        parser.error(f'unknown modes {bad}; choose from {MODES}')
+    for c in args.configs:
+        if not osp.isfile(c):
+            parser.error(f'config file not found: {c}')
+    gflops = matmul_gflops(torch.device(args.device))
+    report = dict(environment=environment(args.device), matmul_gflops=gflops, results=[
+        benchmark(c, tuple(args.shape), args.batch, args.device, args.amp, args.repeats,
+                  args.warmup, modes, gflops) for c in args.configs])
+    print_table(report)
+    if args.out:
+        write_json_atomic(args.out, report)
+        print(f'\nwritten to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

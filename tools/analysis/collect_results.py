@@ -1,0 +1,123 @@
+"""Collect one results row per run directory into a CSV (the zoo's table; never typed by hand).
+
+    python tools/analysis/collect_results.py WORK_DIRS [WORK_DIRS ...] --out results/NAME.csv
+
+A run directory is any folder holding ``test_metrics.json`` (written by ``tools/test.py``),
+``benchmark.json`` (``tools/analysis/benchmark.py --out``) or a ``last_checkpoint``. Columns:
+config, architecture, dataset, iterations, aAcc, mAcc, mIoU, mF1, params, params_inference,
+flops (MACs), latency_ms, best_mode, device, commit, date, work_dir, then ``F1.<class>`` and
+``IoU.<class>``. Missing pieces leave empty cells.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import os.path as osp
+import re
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from faceparse_mm.utils.io import atomic_path  # noqa: E402
+
+BASE_COLUMNS = ['config', 'architecture', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
+                'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
+                'commit', 'date', 'work_dir']
+MARKERS = ('test_metrics.json', 'benchmark.json', 'last_checkpoint')
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def find_runs(roots) -> list[str]:
+    runs = set()
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            if any(m in files for m in MARKERS):
+                runs.add(dirpath)
+    return sorted(runs)
+
+
+def _iterations(run, metrics):
+    ckpt = (metrics or {}).get('checkpoint') or ''
+    if not ckpt and osp.isfile(osp.join(run, 'last_checkpoint')):
+        with open(osp.join(run, 'last_checkpoint')) as f:
+            ckpt = f.read().strip()
+    m = re.search(r'iter_(\d+)\.pth', osp.basename(ckpt))
+    return int(m.group(1)) if m else None
+
+
+def _dataset(config: str | None) -> str | None:
+    if not config:
+        return None
+    name = osp.basename(config)
+    if '/demo/' in config.replace(os.sep, '/') or name.endswith('_demo.py'):
+        return 'synthetic-celebamask (demo)'
+    return 'celebamask-hq'
+
+
+def _architecture(config: str | None) -> str | None:
+    if not config:
+        return None
+    return re.sub(r'_(celebamask|demo)$', '', osp.splitext(osp.basename(config))[0])
+
+
+def collect_row(run: str) -> dict:
+    test = _load(osp.join(run, 'test_metrics.json')) or {}
+    bench = _load(osp.join(run, 'benchmark.json')) or {}
+    bench_result = (bench.get('results') or [{}])[0]
+    metrics = test.get('metrics') or {}
+    config = test.get('config') or bench_result.get('config')
+    row = dict(config=config, architecture=_architecture(config), dataset=_dataset(config),
+               iterations=_iterations(run, test),
+               params=bench_result.get('params'), params_inference=bench_result.get('params_inference'),
+               flops=bench_result.get('flops'), latency_ms=bench_result.get('latency_ms'),
+               best_mode=bench_result.get('best_mode'),
+               device=(bench.get('environment') or {}).get('device_name'),
+               commit=test.get('commit') or (bench.get('environment') or {}).get('commit'),
+               date=test.get('date') or (bench.get('environment') or {}).get('date'),
+               work_dir=run)
+    for key, value in metrics.items():
+        row[key] = value
+    return row
+
+
+def collect(roots) -> list[dict]:
+    return [collect_row(run) for run in find_runs(roots)]
+
+
+def write_csv(rows: list[dict], out: str) -> None:
+    extra = sorted({k for r in rows for k in r} - set(BASE_COLUMNS),
+                   key=lambda k: (not k.startswith('F1.'), k))
+    columns = BASE_COLUMNS + extra
+    with atomic_path(out) as tmp:
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=columns, restval='')
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({k: ('' if v is None else v) for k, v in r.items()})
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('work_dirs', nargs='+')
+    parser.add_argument('--out', required=True, help='results/NAME.csv')
+    args = parser.parse_args(argv)
+    rows = collect(args.work_dirs)
+    if not rows:
+        print(f'error: no run directories under {args.work_dirs}', file=sys.stderr)
+        sys.exit(2)
+    write_csv(rows, args.out)
+    print(f'{len(rows)} runs -> {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,81 @@
+"""Train, test and benchmark a list of configs under one profile, then collect the results table.
+
+    python tools/run_zoo.py --profile demo|full CONFIG [CONFIG ...]
+        [--work-root work_dirs/zoo] [--out results/zoo_<profile>.csv] [--skip-train]
+        [--cfg-options k=v ...] [--bench-repeats N]
+
+``demo``: each ``configs/<arch>_celebamask.py`` runs as ``configs/demo/<arch>_demo.py`` (generated
+faces, CPU schedule), benchmarked at 128x128. ``full``: the config as given (the real protocol),
+benchmarked at 512x512. Each run goes to ``WORK_ROOT/<profile>/<config name>/`` with its logs,
+checkpoints, ``test_metrics.json`` and ``benchmark.json``; the table is collected from there.
+"""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PROFILES = dict(demo=dict(shape=(128, 128), batch=8), full=dict(shape=(512, 512), batch=8))
+
+
+def demo_config(config: str) -> str:
+    """configs/<arch>_celebamask.py -> configs/demo/<arch>_demo.py (demo configs pass through)."""
+    name = osp.basename(config)
+    if name.endswith('_demo.py'):
+        return config
+    arch = name.replace('_celebamask.py', '')
+    candidates = [osp.join(osp.dirname(config), 'demo', f'{arch}_demo.py'),
+                  osp.join(osp.dirname(config), 'demo', f'{arch.split("-")[0]}_demo.py')]
+    for c in candidates:
+        if osp.isfile(osp.join(ROOT, c)) or osp.isfile(c):
+            return c
+    raise SystemExit(f'error: no demo variant of {config} (looked for {candidates[0]})')
+
+
+def run(args):
+    print('+', ' '.join(args), flush=True)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f'error: {" ".join(args[:2])} failed with status {proc.returncode}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--profile', choices=sorted(PROFILES), required=True)
+    parser.add_argument('--work-root', default='work_dirs/zoo')
+    parser.add_argument('--out', default=None)
+    parser.add_argument('--skip-train', action='store_true',
+                        help='test and benchmark the existing checkpoints only')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='passed to train.py and test.py')
+    parser.add_argument('--bench-repeats', type=int, default=10)
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile]
+    extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
+    work_dirs = []
+    start = time.time()
+    for config in args.configs:
+        cfg = demo_config(config) if args.profile == 'demo' else config
+        name = osp.splitext(osp.basename(cfg))[0]
+        work_dir = osp.join(args.work_root, args.profile, name)
+        work_dirs.append(work_dir)
+        if not args.skip_train:
+            run(['tools/train.py', cfg, '--work-dir', work_dir, *extra])
+        with open(osp.join(ROOT, work_dir, 'last_checkpoint')) as f:
+            checkpoint = f.read().strip()
+        run(['tools/test.py', cfg, checkpoint, '--work-dir', work_dir, *extra])
+        run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
+             '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
+             '--out', osp.join(work_dir, 'benchmark.json')])
+    out = args.out or osp.join('results', f'zoo_{args.profile}.csv')
+    run(['tools/analysis/collect_results.py', *work_dirs, '--out', out])
+    print(f'zoo ({args.profile}): {len(work_dirs)} configs in {(time.time() - start) / 60:.1f} min '
+          f'-> {out}')
+
+
+if __name__ == '__main__':
+    main()
