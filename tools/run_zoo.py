@@ -26,12 +26,10 @@ def demo_config(config: str) -> str:
     if name.endswith('_demo.py'):
         return config
     arch = name.replace('_celebamask.py', '')
-    candidates = [osp.join(osp.dirname(config), 'demo', f'{arch}_demo.py'),
-                  osp.join(osp.dirname(config), 'demo', f'{arch.split("-")[0]}_demo.py')]
-    for c in candidates:
-        if osp.isfile(osp.join(ROOT, c)) or osp.isfile(c):
-            return c
-    raise SystemExit(f'error: no demo variant of {config} (looked for {candidates[0]})')
+    candidate = osp.join(osp.dirname(config), 'demo', f'{arch}_demo.py')
+    if osp.isfile(osp.join(ROOT, candidate)) or osp.isfile(candidate):
+        return candidate
+    raise SystemExit(f'error: no demo variant of {config} (looked for {candidate})')
 
 
 def run(args):
