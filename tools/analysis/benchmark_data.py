@@ -3,6 +3,7 @@
     python tools/analysis/benchmark_data.py converter ROOT [--nproc N] [--limit K]
         Our converter vs the seed write-up's sequential method on the same release tree.
     python tools/analysis/benchmark_data.py pipeline CONFIG [--split train|val|test] [--num K]
+        [--data-root DIR]
         Images/s of a config's data pipeline in one process (= per dataloader worker).
 
 The seed method is re-implemented here from its description: for every image, for every part,
@@ -81,7 +82,10 @@ def bench_pipeline(args):
     cv2.setNumThreads(1)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'faceparse_mm'))
-    dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
+    dataset_cfg = cfg[f'{args.split}_dataloader'].dataset
+    if args.data_root:
+        dataset_cfg.data_root = args.data_root
+    dataset = DATASETS.build(dataset_cfg)
     n = min(args.num, len(dataset))
     for i in range(min(5, n)):  # warm-up (file cache, lazy init)
         dataset[i]
@@ -106,6 +110,7 @@ def main():
     p.add_argument('config')
     p.add_argument('--split', default='train', choices=['train', 'val', 'test'])
     p.add_argument('--num', type=int, default=200)
+    p.add_argument('--data-root', help="override the config's data_root")
     args = parser.parse_args()
     bench_converter(args) if args.what == 'converter' else bench_pipeline(args)
 
