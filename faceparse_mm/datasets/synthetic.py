@@ -112,14 +112,14 @@ def _face_geometry(rng):
         by = brow_y + rng.uniform(-0.02, 0.02) * fh
         brow = _bezier((ex - bw, by + 0.25 * arch), (ex + sign * 0.2 * bw, by - arch),
                        (ex + bw, by + 0.15 * arch))
-        parts[f'{side}_brow'] = _Part().line(brow, rng.uniform(0.008, 0.018) * s)
+        parts[f'{side}_brow'] = _Part().line(brow, rng.uniform(0.011, 0.02) * s)
     nx = cx + dx * 1.3
     nw = fw * rng.uniform(0.11, 0.16)
     parts['nose'] = _Part().poly([(nx, cy - 0.08 * fh), (nx - nw, cy + 0.27 * fh),
                                   (nx, cy + 0.31 * fh), (nx + nw, cy + 0.27 * fh)])
     mx, my = cx + dx * 1.1, cy + 0.55 * fh
     mw = fw * rng.uniform(0.28, 0.38)
-    open_h = rng.uniform(0.02, 0.07) * fh if rng.random() < 0.4 else 0.0
+    open_h = rng.uniform(0.04, 0.09) * fh if rng.random() < 0.4 else 0.0
     up = rng.uniform(0.05, 0.09) * fh
     lo = rng.uniform(0.07, 0.12) * fh
     left, right = (mx - mw, my), (mx + mw, my)
@@ -138,7 +138,7 @@ def _face_geometry(rng):
         ny = chin + rng.uniform(0.04, 0.09)
         parts['neck_l'] = _Part().line(
             _bezier((cx - 0.6 * fw, ny - 0.03), (cx, ny + 0.05), (cx + 0.6 * fw, ny - 0.03)),
-            rng.uniform(0.008, 0.016))
+            rng.uniform(0.012, 0.02))
     if rng.random() < 0.9:
         top = chin + rng.uniform(0.08, 0.16)
         sh = rng.uniform(0.35, 0.5)
@@ -171,7 +171,7 @@ def _face_geometry(rng):
         ey, eh = cy - 0.05 * fh, 0.2 * fh * s
         parts[f'{side}_ear'] = _Part().poly(_ellipse(ex, ey, 0.045 * s * fw / 0.19, eh))
         if earrings:
-            r = rng.uniform(0.008, 0.014)
+            r = rng.uniform(0.013, 0.02)
             parts.setdefault('ear_r', _Part()).poly(_ellipse(ex, ey + eh + r * 0.8, r, r * 1.2, n=16))
     if rng.random() < 0.15:
         hx, hy = cx + dx * 0.2, cy - rng.uniform(0.55, 0.75) * fh
