@@ -45,6 +45,9 @@ class CelebAMaskHQDataset(BaseSegDataset):
         synthetic: if given (``dict(num=..., image_size=..., mask_size=..., seed=...)``) and the
             split file is missing, generate synthetic faces in the release layout under
             ``data_root`` and convert them first (the demo dataset; never for real data).
+        skip_bad: during training, a sample whose image or label cannot be used (corrupt file,
+            bad label values, mismatched sizes) is skipped with a warning naming the file and
+            another sample is drawn. Off by default: a bad file stops training with one line.
         Other arguments as :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -53,8 +56,9 @@ class CelebAMaskHQDataset(BaseSegDataset):
     def __init__(self, ann_file: str = 'splits/train.txt',
                  data_prefix: dict = dict(img_path='CelebA-HQ-img', seg_map_path='mask'),
                  img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
-                 synthetic: dict | None = None, **kwargs) -> None:
+                 synthetic: dict | None = None, skip_bad: bool = False, **kwargs) -> None:
         self.synthetic = synthetic
+        self.skip_bad = skip_bad
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, img_suffix=img_suffix,
                          seg_map_suffix=seg_map_suffix, reduce_zero_label=False, **kwargs)
 
@@ -73,6 +77,18 @@ class CelebAMaskHQDataset(BaseSegDataset):
             convert(root, split='auto', progress=False,
                     log=lambda msg: print_log(msg, logger='current'))
         barrier()
+
+    def prepare_data(self, idx):
+        if not self.skip_bad or self.test_mode:
+            return super().prepare_data(idx)
+        from mmengine.logging import print_log
+
+        from .transforms import FaceDataError
+        try:
+            return super().prepare_data(idx)
+        except FaceDataError as err:
+            print_log(f'skipped (skip_bad=True): {err}', logger='current', level=30)
+            return None  # BaseDataset draws another sample
 
     def load_data_list(self) -> list:
         root = self.data_root or ''

@@ -97,3 +97,26 @@ def test_missing_pieces_say_which_command_creates_them(tmp_path):
     with pytest.raises(ValueError, match='lists no images'):
         CelebAMaskHQDataset(data_root=str(tmp_path / 'r'), pipeline=[])
     assert CLASSES[1] == 'skin'
+
+
+def test_skip_bad_draws_another_sample_and_default_stops(tmp_path):
+    from faceparse_mm.datasets.transforms import FaceDataError
+    _release_with_square(tmp_path)
+    ids = (tmp_path / 'splits' / 'train.txt').read_text().split()
+    for i in ids[:-1]:  # all but one training image are truncated
+        p = tmp_path / 'CelebA-HQ-img' / f'{i}.jpg'
+        p.write_bytes(p.read_bytes()[:300])
+    init_default_scope('faceparse_mm')
+    pipeline = [dict(type='LoadFaceAnnotations'), dict(type='LoadImageAtLabelSize'),
+                dict(type='PackSegInputs')]
+    strict = DATASETS.build(dict(type='CelebAMaskHQDataset', data_root=str(tmp_path),
+                                 ann_file='splits/train.txt', pipeline=pipeline))
+    with pytest.raises(FaceDataError, match=r'CelebA-HQ-img/\d+\.jpg'):  # names the file
+        for k in range(len(strict)):
+            strict[k]
+    lenient = DATASETS.build(dict(type='CelebAMaskHQDataset', data_root=str(tmp_path),
+                                  ann_file='splits/train.txt', pipeline=pipeline, skip_bad=True,
+                                  max_refetch=200))
+    good = ids[-1]
+    for k in range(3):
+        assert lenient[k]['data_samples'].img_path.endswith(f'/{good}.jpg')
