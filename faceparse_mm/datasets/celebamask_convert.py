@@ -58,7 +58,9 @@ def read_part_mask(path: str, size: tuple[int, int] | None = None) -> np.ndarray
     if mask.dtype == np.uint16:
         mask = (mask >> 8).astype(np.uint8)
     if mask.ndim == 3:
-        mask = mask[..., :3].max(axis=2) if mask.shape[2] >= 3 else mask[..., 0]
+        # channel-wise maximum; np.max(axis=2) on the interleaved array is ~10x slower
+        mask = (cv2.max(cv2.max(mask[..., 0], mask[..., 1]), mask[..., 2])
+                if mask.shape[2] >= 3 else mask[..., 0])
     if size is not None and mask.shape != tuple(size):
         raise ConversionError(f'mask {path} is {mask.shape[1]}x{mask.shape[0]}, '
                               f'expected {size[1]}x{size[0]} like the other masks')
