@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.cli import check_types
-from faceparse_mm.utils.runtime import _replace_norm
+from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER = sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py')))
@@ -17,22 +17,10 @@ DEMO = sorted(glob.glob(os.path.join(ROOT, 'configs', 'demo', '*.py')))
 MODEL_BASES = sorted(glob.glob(os.path.join(ROOT, 'configs', '_base_', 'models', '*.py')))
 
 
-def _no_pretrained(node):
-    if isinstance(node, dict):
-        for key in list(node):
-            if key in ('init_cfg', 'context_init_cfg', 'pretrained'):
-                node[key] = None
-            else:
-                _no_pretrained(node[key])
-    elif isinstance(node, list):
-        for v in node:
-            _no_pretrained(v)
-
-
 def _build(cfg):
     init_default_scope('faceparse_mm')
     model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
-    _no_pretrained(model_cfg)
+    strip_pretrained(model_cfg)
     _replace_norm(model_cfg, 'SyncBN', 'BN')
     return MODELS.build(ConfigDict(model_cfg))
 

@@ -42,6 +42,20 @@ def _replace_norm(node, old: str, new: str) -> int:
     return count
 
 
+def strip_pretrained(node) -> None:
+    """Set every ``*init_cfg`` and ``pretrained`` under ``node`` to None (build without
+    downloading weights: tests, benchmarks)."""
+    if isinstance(node, dict):
+        for key in list(node):
+            if key.endswith('init_cfg') or key == 'pretrained':
+                node[key] = None
+            else:
+                strip_pretrained(node[key])
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            strip_pretrained(value)
+
+
 def adapt_norm_cfg(cfg: Config) -> None:
     """SyncBN needs CUDA (or a single process): on a CPU-only machine use BN."""
     if not torch.cuda.is_available() and 'model' in cfg:

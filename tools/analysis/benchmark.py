@@ -34,29 +34,17 @@ MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile'
 DEFAULT_MODES = 'eager,fold_bn,channels_last,fold_bn+channels_last'
 
 
-def _no_pretrained(node):
-    if isinstance(node, dict):
-        for key in list(node):
-            if key.endswith('init_cfg') or key == 'pretrained':
-                node[key] = None
-            else:
-                _no_pretrained(node[key])
-    elif isinstance(node, list):
-        for v in node:
-            _no_pretrained(v)
-
-
 def build_model(config: str):
     """The config's segmentor in eval mode, random weights, BN instead of SyncBN."""
     from mmengine.config import Config, ConfigDict
     from mmengine.registry import init_default_scope
 
     from faceparse_mm.registry import MODELS
-    from faceparse_mm.utils.runtime import _replace_norm
+    from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'faceparse_mm'))
     model_cfg = cfg.model.to_dict()
-    _no_pretrained(model_cfg)
+    strip_pretrained(model_cfg)
     _replace_norm(model_cfg, 'SyncBN', 'BN')
     model = MODELS.build(ConfigDict(model_cfg))
     model.init_weights()
