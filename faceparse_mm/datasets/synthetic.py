@@ -306,7 +306,7 @@ def render_face(rng: np.random.Generator, image_size: int = 512, mask_size: int 
                 ring.line(np.concatenate([poly, poly[:1]]), frame_w)
             ring.lines += parts['eye_g'].lines
             _draw(frame, ring, 1, image_size, tf, scale)
-            frame_mask = frame.astype(bool) & lens_mask | frame.astype(bool)
+            frame_mask = frame.astype(bool)
     colours = _colours(rng)
     img = colours[label]
     # details: pupils, nostril shadow
@@ -330,7 +330,6 @@ def render_face(rng: np.random.Generator, image_size: int = 512, mask_size: int 
     gx, gy = np.meshgrid(np.linspace(-1, 1, n, dtype=np.float32), np.linspace(-1, 1, n, dtype=np.float32))
     theta = rng.uniform(0, 2 * np.pi)
     shade = 1 + rng.uniform(0.1, 0.3) * (math.cos(theta) * gx + math.sin(theta) * gy)
-    # the face is rounder than the background: darker towards the face outline
     img *= shade[..., None]
     if attrs['glasses'] is not None:
         tint = rng.uniform(0.55, 0.9, 3).astype(np.float32)
