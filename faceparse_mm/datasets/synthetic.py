@@ -333,6 +333,9 @@ def render_face(rng: np.random.Generator, image_size: int = 512, mask_size: int 
     img *= shade[..., None]
     if attrs['glasses'] is not None:
         tint = rng.uniform(0.55, 0.9, 3).astype(np.float32)
+        in_front = label < PART_ID['hair']  # hair and hat hide the glasses
+        lens_mask &= in_front
+        frame_mask &= in_front
         img[lens_mask] *= tint
         img[frame_mask] = colours[6] + rng.normal(0, 4, 3)
     img += rng.normal(0, 3, img.shape).astype(np.float32)
