@@ -150,3 +150,12 @@ def test_demo_config_is_deterministic_with_seed(tool, tmp_path):
              '--cfg-options', *opts, check=True)
         losses.append(_losses(work))
     assert len(losses[0]) == 3 and losses[0] == losses[1]
+
+
+def test_amp_without_gpu_is_one_line(tool):
+    if torch.cuda.is_available():
+        import pytest
+        pytest.skip('a GPU is present: --amp works')
+    proc = tool('tools/train.py', CFG, '--amp')
+    assert proc.returncode == 2 and '--amp needs a GPU' in proc.stderr
+    assert 'Traceback' not in proc.stderr

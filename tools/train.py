@@ -12,7 +12,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from mmengine.config import DictAction  # noqa: E402
 
-from faceparse_mm.utils.cli import cli_errors, default_work_dir, load_config  # noqa: E402
+from faceparse_mm.utils.cli import UserError, cli_errors, default_work_dir, load_config  # noqa: E402
 from faceparse_mm.utils.runtime import build_runner  # noqa: E402
 
 
@@ -54,6 +54,10 @@ def main(argv=None):
         elif cfg.get('work_dir', None) is None:
             cfg.work_dir = default_work_dir(args.config)
         if args.amp:
+            import torch
+            if not torch.cuda.is_available():
+                raise UserError('--amp needs a GPU (mmengine\'s AmpOptimWrapper does not run on '
+                                'the CPU); train without --amp here')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         cfg.resume = args.resume
