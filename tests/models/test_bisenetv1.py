@@ -87,8 +87,11 @@ def _batch(n=2, size=64):
                 data_samples=samples)
 
 
-@pytest.mark.parametrize('config', ['configs/bisenetv1_celebamask.py',
-                                    'configs/bisenetv1-fp_celebamask.py'])
+SEED = 'configs/_base_/models/bisenetv1.py'
+FP = 'configs/_base_/models/bisenetv1_fp.py'
+
+
+@pytest.mark.parametrize('config', [SEED, FP])
 def test_configs_train_and_predict(config):
     model = _model(config)
     data = model.data_preprocessor(_batch(), training=True)
@@ -109,13 +112,39 @@ def test_configs_train_and_predict(config):
 
 def test_fp_variant_has_the_authors_parameter_count():
     ref = json.load(open(KEYS))
-    model = _model('configs/bisenetv1-fp_celebamask.py')
+    model = _model(FP)
     assert sum(p.numel() for p in model.parameters()) == ref['num_parameters'] == 13300416
-    assert model.decode_head.conv_seg.bias is None and model.decode_head.align_corners
+    heads = [model.decode_head, *model.auxiliary_head]
+    assert all(h.conv_seg.bias is None and h.align_corners for h in heads)
+    assert model.backbone.spatial_path is None and model.backbone.ffm.conv1.out_channels == 64
 
 
 def test_seed_variant_differs_where_it_should():
-    model = _model('configs/bisenetv1_celebamask.py')
+    model = _model(SEED)
     assert model.backbone.spatial_path is not None
     assert model.backbone.ffm.conv1.out_channels == 256
-    assert model.decode_head.conv_seg.bias is not None
+    heads = [model.decode_head, *model.auxiliary_head]
+    assert all(h.conv_seg.bias is not None and not h.align_corners for h in heads)
+
+
+@pytest.mark.parametrize('config', [SEED, FP])
+def test_pretrained_init_reaches_the_resnet(config, tmp_path):
+    """``context_init_cfg`` (torchvision://resnet18 in the configs) is applied by the model's
+    ``init_weights()``: here a local torchvision-layout file stands in for the download."""
+    import torchvision
+    torch.manual_seed(2)
+    tv = torchvision.models.resnet18().state_dict()
+    path = str(tmp_path / 'resnet18.pth')
+    torch.save(tv, path)
+    init_default_scope('faceparse_mm')
+    cfg = Config.fromfile(os.path.join(ROOT, config)).model.to_dict()
+    _replace_norm(cfg, 'SyncBN', 'BN')
+    assert cfg['backbone']['context_init_cfg'] == dict(type='Pretrained',
+                                                      checkpoint='torchvision://resnet18')
+    cfg['backbone']['context_init_cfg']['checkpoint'] = path
+    model = MODELS.build(ConfigDict(cfg))
+    assert not torch.equal(model.backbone.context_path.resnet.conv1.weight, tv['conv1.weight'])
+    model.init_weights()
+    resnet = model.backbone.context_path.resnet.state_dict()
+    for key, value in resnet.items():
+        assert torch.equal(value, tv[key]), key

@@ -31,9 +31,9 @@ def reference():
     return reference_state_dict()
 
 
-def test_every_tensor_arrives_unchanged_and_loads_strictly(source, reference):
-    converted = convert(source, reference)
-    assert len(converted) == len(source) == len(reference)
+def test_every_tensor_arrives_unchanged_and_loads_strictly(source):
+    converted = convert(source)  # checked against configs/_base_/models/bisenetv1_fp.py's model
+    assert len(converted) == len(source) == 191
     from tools.model_converters.face_parsing_pytorch import map_key
     for key, value in source.items():
         assert torch.equal(converted[map_key(key)], value), key
@@ -42,11 +42,14 @@ def test_every_tensor_arrives_unchanged_and_loads_strictly(source, reference):
     from faceparse_mm.registry import MODELS
     from faceparse_mm.utils.runtime import _replace_norm
     init_default_scope('faceparse_mm')
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py')).model.to_dict()
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs/_base_/models/bisenetv1_fp.py')).model.to_dict()
     _replace_norm(cfg, 'SyncBN', 'BN')
     cfg['backbone']['context_init_cfg'] = None
     model = MODELS.build(cfg)
     model.load_state_dict(converted, strict=True)
+    loaded = model.state_dict()
+    for key, value in source.items():
+        assert torch.equal(loaded[map_key(key)], value), key
     assert torch.equal(model.backbone.context_path.arm16.bn_atten.running_var,
                        source['cp.arm16.bn_atten.running_var'])
 
@@ -61,6 +64,11 @@ def test_unknown_and_missing_keys_are_listed(source, reference):
     del missing['ffm.conv2.weight']
     with pytest.raises(UserError, match=r"model keys with no source: \['backbone.ffm.conv2.weight'\]"):
         convert(missing, reference)
+    wrong = dict(source)
+    wrong['conv_out.conv_out.weight'] = torch.zeros(18, 256, 1, 1)  # 18 classes
+    with pytest.raises(UserError, match=r"shape mismatches: \['decode_head.conv_seg.weight: "
+                                        r"\(18, 256, 1, 1\) vs \(19, 256, 1, 1\)'\]"):
+        convert(wrong, reference)
     other = dict(source)
     other['lm_head.weight'] = torch.zeros(1)
     with pytest.raises(UserError, match=r"unknown source keys: \['lm_head.weight'\]"):

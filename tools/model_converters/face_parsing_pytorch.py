@@ -31,7 +31,10 @@ PREFIXES = (
     ('conv_out32.conv.', 'auxiliary_head.1.convs.0.'),
     ('conv_out32.conv_out.', 'auxiliary_head.1.conv_seg.'),
 )
+#: the config the converted checkpoint is for, and the model config that fixes its keys
 CONFIG = 'configs/bisenetv1-fp_celebamask.py'
+MODEL_CONFIG = 'configs/_base_/models/bisenetv1_fp.py'
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def map_key(key: str):
@@ -42,8 +45,11 @@ def map_key(key: str):
 
 
 def convert(state_dict: dict, reference: dict | None = None) -> dict:
-    """Rename the keys of face-parsing.PyTorch's state dict. With ``reference`` (our model's
-    state dict) also check that keys and shapes match exactly."""
+    """Rename the keys of face-parsing.PyTorch's state dict and check the result against
+    ``reference`` (our model's state dict; by default the model of ``MODEL_CONFIG``): every
+    source key must have a place, every model key a source, every shape must agree."""
+    if reference is None:
+        reference = reference_state_dict()
     out, unknown = {}, []
     for key, value in state_dict.items():
         key = key[len('module.'):] if key.startswith('module.') else key
@@ -55,32 +61,30 @@ def convert(state_dict: dict, reference: dict | None = None) -> dict:
     problems = []
     if unknown:
         problems.append(f'unknown source keys: {sorted(unknown)}')
-    if reference is not None:
-        missing = sorted(set(reference) - set(out))
-        extra = sorted(set(out) - set(reference))
-        shapes = sorted(f'{k}: {tuple(out[k].shape)} vs {tuple(reference[k].shape)}'
-                        for k in set(out) & set(reference) if out[k].shape != reference[k].shape)
-        if missing:
-            problems.append(f'model keys with no source: {missing}')
-        if extra:
-            problems.append(f'source keys with no place in the model: {extra}')
-        if shapes:
-            problems.append(f'shape mismatches: {shapes}')
+    missing = sorted(set(reference) - set(out))
+    extra = sorted(set(out) - set(reference))
+    shapes = sorted(f'{k}: {tuple(out[k].shape)} vs {tuple(reference[k].shape)}'
+                    for k in set(out) & set(reference) if out[k].shape != reference[k].shape)
+    if missing:
+        problems.append(f'model keys with no source: {missing}')
+    if extra:
+        problems.append(f'source keys with no place in the model: {extra}')
+    if shapes:
+        problems.append(f'shape mismatches: {shapes}')
     if problems:
         raise UserError('cannot convert: ' + '; '.join(problems))
     return out
 
 
-def reference_state_dict(config: str = CONFIG) -> dict:
-    """Our model's state dict (random init, no download) for ``config``."""
+def reference_state_dict(config: str = MODEL_CONFIG) -> dict:
+    """Our model's state dict (random init, no download) for ``config`` (relative to the repo)."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import faceparse_mm  # noqa: F401
     from faceparse_mm.registry import MODELS
     from faceparse_mm.utils.runtime import _replace_norm
-    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                                   config))
+    cfg = Config.fromfile(osp.join(ROOT, config))
     init_default_scope('faceparse_mm')
     model = cfg.model.to_dict()
     _replace_norm(model, 'SyncBN', 'BN')
@@ -100,8 +104,13 @@ def main(argv=None):
         state = load_checkpoint(args.src)
         if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
             state = state['state_dict']
-        converted = convert(state, reference_state_dict())
-        meta = dict(source=osp.basename(args.src), converted_by=osp.basename(__file__),
+        if not isinstance(state, dict) or not all(
+                isinstance(v, torch.Tensor) for v in state.values()):
+            raise UserError(f'{args.src} is not a state dict (a dict of tensors)')
+        converted = convert(state)
+        meta = dict(source=osp.basename(args.src),
+                    source_repo='https://github.com/zllrunning/face-parsing.PyTorch',
+                    num_tensors=len(converted), converted_by=osp.basename(__file__),
                     config=CONFIG, date=datetime.datetime.now().isoformat(timespec='seconds'))
         with atomic_path(args.dst) as tmp:
             torch.save({'meta': meta, 'state_dict': converted}, tmp)

@@ -2,10 +2,11 @@
 BiSeNet and face-parsing.PyTorch's ``OhemCELoss``).
 
 logits (N, C, H, W), labels (N, H, W) -> per-pixel CE (ignored pixels contribute 0), sorted in
-decreasing order; with n_min = int(min_kept_ratio * N * H * W) (batch x crop^2 / 16 by default):
-if the n_min-th largest loss exceeds -log(thresh) the mean of all losses above -log(thresh) is
-returned, else the mean of the n_min largest. mmseg's ``OHEMPixelSampler`` instead zero-weights
-easy pixels and then averages over all pixels, which scales the loss with the kept fraction.
+decreasing order as l[0] >= l[1] >= ...; with n_min = int(min_kept_ratio * N * H * W) (batch x
+crop^2 / 16 by default): if l[n_min] (0-based, as in the reference code) exceeds -log(thresh) the
+mean of all losses above -log(thresh) is returned, else the mean of l[:n_min]. A scalar.
+mmseg's ``OHEMPixelSampler`` instead zero-weights easy pixels and then averages over all pixels,
+which scales the loss with the kept fraction.
 """
 import math
 

@@ -6,7 +6,8 @@ x32 = ConvBNReLU3x3(up(ARM(C5) + g, to C4 size))           (N, 128, H/16, W/16);
 x16 = ConvBNReLU3x3(up(ARM(C4) + x32, to C3 size))         (N, 128, H/8, W/8).
 Returns (C3, x16, x32). The ResNet-18 is torchvision's layout (plain 7x7 stem; keys ``conv1``,
 ``bn1``, ``layer1..4``) so ImageNet torchvision weights load through ``resnet_init_cfg``; the
-other names follow face-parsing.PyTorch.
+other names follow face-parsing.PyTorch. ``ContextPath`` is a ``BaseModule`` so that
+``init_weights()`` of an enclosing model reaches the ResNet's ``init_cfg``.
 """
 from typing import Optional
 
@@ -39,12 +40,12 @@ class ResNet18(BaseModule):
         return c3, c4, self.layer4(c4)
 
 
-class ContextPath(nn.Module):
+class ContextPath(BaseModule):
 
     def __init__(self, in_channels: int = 3, channels: int = 128, upsample: str = 'nearest',
                  norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'),
-                 resnet_init_cfg: Optional[dict] = None):
-        super().__init__()
+                 resnet_init_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
         self.upsample = upsample
         self.resnet = ResNet18(in_channels, norm_cfg, init_cfg=resnet_init_cfg)
         self.arm16 = AttentionRefinementModule(256, channels, norm_cfg, act_cfg)
