@@ -2,14 +2,18 @@
 
     python tools/run_zoo.py --profile demo|full CONFIG [CONFIG ...]
         [--work-root work_dirs/zoo] [--out results/zoo_<profile>.csv] [--skip-train]
-        [--cfg-options k=v ...] [--bench-repeats N]
+        [--cfg-options k=v ...] [--bench-repeats N] [--bench-modes M,M] [--device cpu|cuda]
 
 ``demo``: each ``configs/<arch>_celebamask.py`` runs as ``configs/demo/<arch>_demo.py`` (generated
 faces, CPU schedule), benchmarked at 128x128. ``full``: the config as given (the real protocol),
 benchmarked at 512x512. Each run goes to ``WORK_ROOT/<profile>/<config name>/`` with its logs,
 checkpoints, ``test_metrics.json`` and ``benchmark.json``; the table is collected from there.
+The test uses the best checkpoint on val (``best_*.pth``, the protocol's model selection) when
+training saved one, else the last checkpoint. ``--cfg-options`` go to both train and test (e.g.
+``train_cfg.max_iters=2`` for a smoke run).
 """
 import argparse
+import glob
 import os
 import os.path as osp
 import subprocess
@@ -32,6 +36,19 @@ def demo_config(config: str) -> str:
     raise SystemExit(f'error: no demo variant of {config} (looked for {candidate})')
 
 
+def checkpoint_to_test(work_dir: str) -> str:
+    """The best checkpoint on val if training kept one, else the last one."""
+    best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
+    if best:
+        return best[-1]
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        raise SystemExit(f'error: no checkpoint in {work_dir} (train it first)')
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    return checkpoint if osp.isabs(checkpoint) else osp.join(ROOT, checkpoint)
+
+
 def run(args):
     print('+', ' '.join(args), flush=True)
     proc = subprocess.run([sys.executable, *args], cwd=ROOT)
@@ -51,6 +68,10 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed to train.py and test.py')
     parser.add_argument('--bench-repeats', type=int, default=10)
+    parser.add_argument('--bench-modes', default=None,
+                        help='benchmark.py --modes (default: all of its modes)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
+                        help='device for the benchmark')
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
     extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
@@ -63,12 +84,12 @@ def main(argv=None):
         work_dirs.append(work_dir)
         if not args.skip_train:
             run(['tools/train.py', cfg, '--work-dir', work_dir, *extra])
-        with open(osp.join(ROOT, work_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
+        checkpoint = checkpoint_to_test(osp.join(ROOT, work_dir))
         run(['tools/test.py', cfg, checkpoint, '--work-dir', work_dir, *extra])
+        modes = ['--modes', args.bench_modes] if args.bench_modes else []
         run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
              '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
-             '--out', osp.join(work_dir, 'benchmark.json')])
+             '--device', args.device, *modes, '--out', osp.join(work_dir, 'benchmark.json')])
     out = args.out or osp.join('results', f'zoo_{args.profile}.csv')
     run(['tools/analysis/collect_results.py', *work_dirs, '--out', out])
     print(f'zoo ({args.profile}): {len(work_dirs)} configs in {(time.time() - start) / 60:.1f} min '

@@ -1,5 +1,6 @@
 import json
 import os
+import time
 
 import nbformat
 from nbclient import NotebookClient
@@ -21,11 +22,13 @@ def test_results_notebook_executes_and_draws(tmp_path):
     nb = nbformat.read(os.path.join(ROOT, 'notebooks', 'results.ipynb'), as_version=4)
     assert all(not c.get('outputs') for c in nb.cells if c.cell_type == 'code')  # committed clean
     os.environ['FACEPARSE_RESULTS'] = str(csv)
+    start = time.perf_counter()
     try:
         NotebookClient(nb, timeout=120, kernel_name='python3',
                        resources={'metadata': {'path': os.path.join(ROOT, 'notebooks')}}).execute()
     finally:
         del os.environ['FACEPARSE_RESULTS']
+    assert time.perf_counter() - start < 60
     outputs = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs]
     assert not [o for o in outputs if o.output_type == 'error']
     images = [o for o in outputs if 'image/png' in o.get('data', {})]

@@ -22,25 +22,37 @@ def _tree(root):
     b.mkdir(parents=True)
     (b / 'test_metrics.json').write_text(json.dumps(dict(
         config='configs/demo/other_demo.py', checkpoint='iter_40.pth', metrics={'mF1': 50.0})))
+    c = root / 'demo' / 'third_demo'  # benchmarked, never tested; mmengine's config copy
+    c.mkdir(parents=True)
+    (c / 'benchmark.json').write_text(json.dumps(dict(
+        environment=dict(device_name='cpu'),
+        results=[dict(config='configs/demo/third_demo.py', params=10, latency_ms=1.5)])))
+    (c / 'third_demo.py').write_text("train_cfg = dict(type='IterBasedTrainLoop', max_iters=7)\n")
     (root / 'demo' / 'not_a_run').mkdir()
-    return a, b
+    return a, b, c
 
 
 def test_collect_rows_and_csv(tmp_path):
-    a, b = _tree(tmp_path)
+    a, b, c = _tree(tmp_path)
     rows = collect([str(tmp_path)])
-    assert [r['work_dir'] for r in rows] == [str(a), str(b)]
-    ra, rb = rows
+    assert [r['work_dir'] for r in rows] == [str(a), str(b), str(c)]
+    ra, rb, rc = rows
     assert ra['architecture'] == 'bisenetv1' and ra['iterations'] == 800 and ra['mF1'] == 71.3
     assert ra['params_inference'] == 13340563 and ra['latency_ms'] == 12.5
     assert ra['dataset'] == 'synthetic-celebamask (demo)'
     assert rb['iterations'] == 40 and rb['params'] is None  # no benchmark: empty cells
+    assert rc['architecture'] == 'third' and rc['iterations'] == 7  # from the config copy
+    assert rc['params'] == 10 and rc.get('mF1') is None  # no test: empty metric cells
     out = tmp_path / 'results' / 'x.csv'
     write_csv(rows, str(out))
     with open(out) as f:
         table = list(csv.DictReader(f))
     assert table[0]['F1.skin'] == '95.0' and table[1]['F1.skin'] == ''
     assert table[1]['latency_ms'] == '' and table[1]['mF1'] == '50.0'
+    assert table[2]['mF1'] == '' and table[2]['iterations'] == '7' and table[2]['F1.skin'] == ''
+    assert list(table[0])[:8] == ['config', 'architecture', 'dataset', 'iterations', 'aAcc',
+                                  'mAcc', 'mIoU', 'mF1']
+    assert {'params', 'flops', 'latency_ms', 'commit', 'date', 'F1.skin', 'IoU.skin'} <= set(table[0])
     md = render(str(out))
     assert md.index('| bisenetv1 |') < md.index('| other |')  # sorted by mF1
     assert '13,340,563' in md and 'do not edit by hand' in md

@@ -2,15 +2,26 @@
 modes, on this machine.
 
     python tools/analysis/benchmark.py CONFIG [CONFIG ...] [--shape H W] [--batch B]
-        [--device cpu|cuda] [--amp] [--repeats N] [--warmup N]
+        [--device cpu|cuda] [--amp] [--repeats N] [--warmup N] [--threads N]
         [--modes eager,fold_bn,channels_last,fold_bn+channels_last,compile] [--out FILE.json]
 
-What is measured is the inference path only (``model(x, mode='tensor')``: backbone and main head,
-auxiliary heads excluded, no pre/post-processing), in eval mode, with weights randomly
-initialised (nothing is downloaded). FLOPs come from mmengine's ``get_model_complexity_info``,
-which counts one fused multiply-add as one FLOP: the number is MACs (``flops_are_macs``). The
-"floor" is the time the FLOPs would take at this machine's fp32 matmul speed, measured in the same
-run (2 x MACs / matmul FLOP/s): a lower bound no mode can beat.
+What is timed is what ``predict`` runs minus the data preprocessor and the argmax:
+``encode_decode`` (backbone, main decode head, logits resized to the input size; auxiliary heads
+excluded), in eval mode under ``torch.inference_mode``, with weights randomly initialised (nothing
+is downloaded; SyncBN built as BN). Latency: batch 1, median and p10/p90 of ``--repeats`` runs
+after ``--warmup``; throughput: images/s at ``--batch``. Modes: ``eager``; ``fold_bn``
+(BatchNorm folded into the preceding conv, ``faceparse_mm.utils.fuse.fold_bn``);
+``channels_last`` (NHWC memory format); their combination; ``compile`` (``torch.compile``,
+default inductor backend; a mode that fails is recorded as unavailable with the reason).
+
+FLOPs come from mmengine's ``get_model_complexity_info`` (fvcore's counter), which counts one
+fused multiply-add as one FLOP: for convolutions and matrix products the number is MACs
+(``flops_are_macs``; checked by ``tests/tools/test_benchmark.py`` on a bare conv), plus small
+per-element counts for BN, upsampling and pooling; activations and additions are not counted.
+The "floor" is the time 2 x MACs would take at this machine's fp32 matmul speed (a 2048x2048
+matmul timed in the same run): a lower bound no mode can beat; ``best_to_floor`` says how far the
+best mode is from it. The JSON holds the environment (device name, torch threads, torch, mmseg and
+mmengine versions, commit, date) and one entry per config.
 """
 from __future__ import annotations
 
@@ -31,7 +42,10 @@ import faceparse_mm  # noqa: E402,F401
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 
 MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
-DEFAULT_MODES = 'eager,fold_bn,channels_last,fold_bn+channels_last'
+DEFAULT_MODES = ','.join(MODES)
+FLOPS_NOTE = ('mmengine get_model_complexity_info: one fused multiply-add = one flop (MACs) for '
+              'conv/linear/matmul; BN, upsampling, pooling counted per element; activations '
+              'and additions not counted')
 
 
 def build_model(config: str):
@@ -52,14 +66,18 @@ def build_model(config: str):
 
 
 class InferenceModule(torch.nn.Module):
-    """The inference path of a segmentor as a plain module: x -> logits."""
+    """The inference path of a segmentor as a plain module: normalised images (N, 3, H, W) ->
+    logits (N, num_classes, H, W), i.e. ``encode_decode`` as ``predict`` calls it (auxiliary heads
+    and the data preprocessor are not run)."""
 
     def __init__(self, segmentor):
         super().__init__()
         self.segmentor = segmentor
 
     def forward(self, x):
-        return self.segmentor(x, mode='tensor')
+        shape = tuple(x.shape[-2:])
+        metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)] * x.shape[0]
+        return self.segmentor.encode_decode(x, metas)
 
 
 def count_params(model) -> tuple[int, int]:
@@ -95,7 +113,9 @@ def time_runs(fn, x, warmup: int, repeats: int, device) -> list[float]:
 
 
 def summarise(times: list[float]) -> dict:
-    q = statistics.quantiles(times, n=10) if len(times) >= 2 else [times[0]] * 9
+    # inclusive: quantiles stay within the observed times (the default extrapolates)
+    q = (statistics.quantiles(times, n=10, method='inclusive') if len(times) >= 2
+         else [times[0]] * 9)
     return dict(median_ms=statistics.median(times) * 1e3, p10_ms=q[0] * 1e3, p90_ms=q[-1] * 1e3,
                 runs=len(times))
 
@@ -119,6 +139,7 @@ def prepare(mode: str, module, sample):
         m = m.to(memory_format=torch.channels_last)
         to_input = (lambda t: t.contiguous(memory_format=torch.channels_last))
     if mode == 'compile':
+        torch._dynamo.reset()
         m = torch.compile(copy.deepcopy(module))
         with torch.inference_mode():
             m(sample)  # compile now so that failures show here
@@ -137,16 +158,21 @@ def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=F
     macs = count_flops(module, x1)
     result = dict(config=config, shape=list(shape), batch=batch, device=str(device), amp=amp,
                   params=params, params_inference=params_inference, flops=macs,
-                  flops_are_macs=True, modes={})
+                  flops_are_macs=True, flops_note=FLOPS_NOTE,
+                  timed='encode_decode: backbone + decode head + resize to input; '
+                        'no auxiliary heads, no data preprocessor', modes={})
     autocast = torch.autocast(device.type, enabled=amp)
     for mode in modes:
         try:
+            t0 = time.perf_counter()
             m, to_input = prepare(mode, module, x1)
+            setup_s = time.perf_counter() - t0
             with autocast:
                 lat = time_runs(m, to_input(x1), warmup, repeats, device)
                 thr = time_runs(m, to_input(xb), 1, max(3, repeats // 5), device)
             result['modes'][mode] = dict(latency=summarise(lat),
-                                         throughput=batch / statistics.median(thr))
+                                         throughput=batch / statistics.median(thr),
+                                         setup_s=setup_s)
         except Exception as err:  # a mode that does not work here is recorded, not fatal
             result['modes'][mode] = dict(unavailable=f'{type(err).__name__}: {str(err)[:200]}')
     timed = {k: v for k, v in result['modes'].items() if 'latency' in v}
@@ -163,17 +189,35 @@ def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=F
     return result
 
 
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(device: str) -> dict:
     import mmengine
     import mmseg
 
     from faceparse_mm.utils.results import git_commit
-    name = torch.cuda.get_device_name() if device == 'cuda' else (platform.processor() or
-                                                                   platform.machine())
+    name = torch.cuda.get_device_name() if device == 'cuda' else cpu_name()
     return dict(device=device, device_name=name, torch_threads=torch.get_num_threads(),
                 torch=torch.__version__, mmseg=mmseg.__version__, mmengine=mmengine.__version__,
                 python=platform.python_version(), commit=git_commit(),
                 date=time.strftime('%Y-%m-%dT%H:%M:%S'))
+
+
+def _si(n: float) -> str:
+    for unit, scale in (('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(n) >= scale:
+            return f'{n / scale:.2f} {unit}'
+    return f'{n:.0f} '
 
 
 def print_table(report: dict) -> None:
@@ -182,7 +226,7 @@ def print_table(report: dict) -> None:
           f"fp32 matmul {report['matmul_gflops']:.1f} GFLOP/s")
     for r in report['results']:
         print(f"\n{r['config']}  {r['shape'][0]}x{r['shape'][1]}  params {r['params']:,} "
-              f"(inference {r['params_inference']:,})  {r['flops'] / 1e9:.2f} GMACs")
+              f"(inference {r['params_inference']:,})  {_si(r['flops'])}MACs")
         for mode, v in r['modes'].items():
             if 'latency' in v:
                 lat = v['latency']
@@ -191,7 +235,7 @@ def print_table(report: dict) -> None:
             else:
                 print(f"  {mode:24s} unavailable: {v['unavailable']}")
         if 'best_mode' in r:
-            floor = (f", floor {r['floor_ms']:.2f} ms, best/floor {r['best_to_floor']:.2f}"
+            floor = (f", floor {r['floor_ms']:.3g} ms, best/floor {r['best_to_floor']:.1f}"
                      if 'floor_ms' in r else '')
             print(f"  best: {r['best_mode']} ({r['best_speedup_vs_eager']:.2f}x eager){floor}")
 
@@ -206,6 +250,8 @@ def main(argv=None):
     parser.add_argument('--amp', action='store_true')
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch intra-op threads (default: torch\'s choice, recorded)')
     parser.add_argument('--modes', default=DEFAULT_MODES,
                         help=f'comma-separated, from {",".join(MODES)}')
     parser.add_argument('--out', help='write the report as JSON')
@@ -214,9 +260,13 @@ def main(argv=None):
     bad = [m for m in modes if m not in MODES]
     if bad:
         parser.error(f'unknown modes {bad}; choose from {MODES}')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: no CUDA device here')
     for c in args.configs:
         if not osp.isfile(c):
             parser.error(f'config file not found: {c}')
+    if args.threads:
+        torch.set_num_threads(args.threads)
     gflops = matmul_gflops(torch.device(args.device))
     report = dict(environment=environment(args.device), matmul_gflops=gflops, results=[
         benchmark(c, tuple(args.shape), args.batch, args.device, args.amp, args.repeats,

@@ -22,6 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 BASE_COLUMNS = ['config', 'architecture', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
                 'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
                 'commit', 'date', 'work_dir']
@@ -45,13 +47,33 @@ def find_runs(roots) -> list[str]:
     return sorted(runs)
 
 
-def _iterations(run, metrics):
+def _config_max_iters(run, config):
+    """``train_cfg.max_iters`` of the config the run used: the copy mmengine dumps into the work
+    dir (it includes ``--cfg-options``), else the config file itself."""
+    from mmengine.config import Config
+    candidates = [osp.join(run, osp.basename(config))] if config else []
+    candidates += [config, osp.join(ROOT, config)] if config else []
+    for path in candidates:
+        if path and osp.isfile(path):
+            try:
+                cfg = Config.fromfile(path, import_custom_modules=False)
+            except Exception:  # an unreadable config leaves the cell empty
+                continue
+            iters = (cfg.get('train_cfg') or {}).get('max_iters')
+            if isinstance(iters, int):
+                return iters
+    return None
+
+
+def _iterations(run, metrics, config=None):
+    """From the tested checkpoint's name (``iter_N.pth``, ``best_mF1_iter_N.pth``), else the
+    work dir's ``last_checkpoint``, else the config's ``train_cfg.max_iters``."""
     ckpt = (metrics or {}).get('checkpoint') or ''
     if not ckpt and osp.isfile(osp.join(run, 'last_checkpoint')):
         with open(osp.join(run, 'last_checkpoint')) as f:
             ckpt = f.read().strip()
     m = re.search(r'iter_(\d+)\.pth', osp.basename(ckpt))
-    return int(m.group(1)) if m else None
+    return int(m.group(1)) if m else _config_max_iters(run, config)
 
 
 def _dataset(config: str | None) -> str | None:
@@ -76,7 +98,7 @@ def collect_row(run: str) -> dict:
     metrics = test.get('metrics') or {}
     config = test.get('config') or bench_result.get('config')
     row = dict(config=config, architecture=_architecture(config), dataset=_dataset(config),
-               iterations=_iterations(run, test),
+               iterations=_iterations(run, test, config),
                params=bench_result.get('params'), params_inference=bench_result.get('params_inference'),
                flops=bench_result.get('flops'), latency_ms=bench_result.get('latency_ms'),
                best_mode=bench_result.get('best_mode'),
