@@ -37,7 +37,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.num <= 0 or args.image_size <= 0 or args.mask_size <= 0:
         parser.error('--num, --image-size and --mask-size must be positive')
-    summary = _synthetic_module().make_synthetic_celebamask(
+    synthetic = _synthetic_module()
+    synthetic.setup_generator_process()  # this process only generates (the pool workers do too)
+    summary = synthetic.make_synthetic_celebamask(
         args.out, args.num, image_size=args.image_size, mask_size=args.mask_size, seed=args.seed,
         nproc=args.nproc, start_index=args.start_index)
     print(f"{summary['count']} faces in {summary['seconds']:.1f} s "

@@ -56,6 +56,7 @@ def test_train_pipeline_keeps_image_and_label_aligned(tmp_path):
     ds = _dataset(tmp_path, 'train_pipeline')
     assert len(ds) > 0
     checked = 0
+    np.random.seed(0)  # the pipeline draws from numpy's global state
     for rep in range(12):
         item = ds[rep % len(ds)]
         img = item['inputs'].numpy().astype(float).mean(axis=0)
@@ -66,8 +67,11 @@ def test_train_pipeline_keeps_image_and_label_aligned(tmp_path):
         bright = img > (img[label == 18].mean() + img[label == 0].mean()) / 2
         # interpolation may blur the rectangle's 1-pixel border; beyond it everything must agree
         hat = (label == 18).astype(np.uint8)
-        inner = cv2.erode(hat, np.ones((3, 3), np.uint8)) > 0
-        outer = cv2.dilate(hat, np.ones((3, 3), np.uint8)) == 0
+        # the blurred border may also fall on the crop's edge: outside the crop counts as neither
+        inner = cv2.erode(hat, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                          borderValue=0) > 0
+        outer = cv2.dilate(hat, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                           borderValue=1) == 0
         outer &= label != 255  # padding of the crop
         assert bright[inner].all() and not bright[outer].any()
         checked += 1

@@ -43,6 +43,7 @@ def test_layout(release):
 
 def test_deterministic_and_independent_of_nproc(tmp_path):
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    # nproc=1 first on purpose: forked workers must not hang after the parent used OpenCV
     make_synthetic_celebamask(str(a), 6, 64, 32, seed=1, nproc=1)
     make_synthetic_celebamask(str(b), 6, 64, 32, seed=1, nproc=2)
     make_synthetic_celebamask(str(c), 6, 64, 32, seed=2, nproc=1)
