@@ -1,4 +1,5 @@
 import json
+import math
 import os
 
 import pytest
@@ -10,6 +11,34 @@ from tools.model_converters.face_parsing_pytorch import convert, reference_state
 from ..conftest import ROOT
 
 KEYS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_keys.json')
+LOGITS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_logits.json')
+
+
+def formula_state_dict(keys: dict) -> dict:
+    """Weights for the authors' keys from a closed formula (no random generator, so the stored
+    reference logits stay reproducible): sines scaled to keep activations of order one, BN
+    statistics and affine terms away from the identity."""
+    out = {}
+    for i, (key, shape) in enumerate(keys.items()):
+        n = math.prod(shape)
+        wave = torch.sin(torch.arange(n, dtype=torch.float64) * 0.37 + i).reshape(shape)
+        if key.endswith('num_batches_tracked'):
+            value = torch.tensor(0)
+        elif key.endswith('running_var'):
+            value = 1 + 0.5 * wave ** 2
+        elif key.endswith('running_mean') or key.endswith('bias'):
+            value = 0.1 * wave
+        elif len(shape) == 1:  # BN weight
+            value = 1 + 0.2 * wave
+        else:  # conv weight (out, in, kh, kw)
+            value = wave * (1.5 / math.sqrt(math.prod(shape[1:])))
+        out[key] = value.float() if value.is_floating_point() else value
+    return out
+
+
+def formula_input() -> torch.Tensor:
+    return (2 * torch.sin(torch.arange(3 * 64 * 64, dtype=torch.float64) * 0.01)).reshape(
+        1, 3, 64, 64).float()
 
 
 @pytest.fixture(scope='module')
@@ -52,6 +81,31 @@ def test_every_tensor_arrives_unchanged_and_loads_strictly(source):
         assert torch.equal(loaded[map_key(key)], value), key
     assert torch.equal(model.backbone.context_path.arm16.bn_atten.running_var,
                        source['cp.arm16.bn_atten.running_var'])
+
+
+def test_converted_model_gives_the_authors_logits():
+    """The authors' BiSeNet (their model.py, run once outside this repo) produced the stored logits
+    from these formula weights; the converted checkpoint must reproduce them in our fp model."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from faceparse_mm.registry import MODELS
+    from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
+    ref = json.load(open(LOGITS))
+    init_default_scope('faceparse_mm')
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py')).model.to_dict()
+    _replace_norm(cfg, 'SyncBN', 'BN')
+    strip_pretrained(cfg)
+    model = MODELS.build(cfg)
+    model.load_state_dict(convert(formula_state_dict(json.load(open(KEYS))['keys'])), strict=True)
+    model.eval()
+    x = formula_input()
+    assert list(x.shape) == ref['input_shape']
+    with torch.no_grad():
+        logits = model.encode_decode(x, [dict(img_shape=(64, 64), pad_shape=(64, 64),
+                                              ori_shape=(64, 64))])
+    expected = torch.tensor(ref['logits'])
+    assert expected.shape == (19, 8, 8) and expected.abs().max() > 0.5
+    torch.testing.assert_close(logits[0, :, ::8, ::8], expected, atol=1e-4, rtol=1e-4)
 
 
 def test_unknown_and_missing_keys_are_listed(source, reference):
