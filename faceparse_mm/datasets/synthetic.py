@@ -127,7 +127,8 @@ def _face_geometry(rng):
                                   (nx, cy + 0.31 * fh), (nx + nw, cy + 0.27 * fh)])
     mx, my = cx + dx * 1.1, cy + 0.55 * fh
     mw = fw * rng.uniform(0.28, 0.38)
-    open_h = rng.uniform(0.04, 0.09) * fh if rng.random() < 0.4 else 0.0
+    # an open mouth parts the lips by about a fifth of its width at the centre (teeth showing)
+    open_h = rng.uniform(0.08, 0.16) * fh if rng.random() < 0.4 else 0.0
     up = rng.uniform(0.05, 0.09) * fh
     lo = rng.uniform(0.07, 0.12) * fh
     left, right = (mx - mw, my), (mx + mw, my)
