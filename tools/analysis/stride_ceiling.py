@@ -23,9 +23,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from faceparse_mm.datasets import CLASSES  # noqa: E402
 from faceparse_mm.utils.cli import UserError, cli_errors  # noqa: E402
 
-NUM_CLASSES = 19
+NUM_CLASSES = len(CLASSES)
 
 
 def oracle_prediction(label: np.ndarray, stride: int, num_classes: int = NUM_CLASSES,
@@ -75,7 +76,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if any(s < 1 for s in args.strides):
         parser.error('--strides must be positive')
-    from faceparse_mm.datasets import CLASSES
     with cli_errors():
         results = stride_ceiling(args.root, args.split, args.strides)
     print(f'oracle at output stride S, {args.root} {args.split}: F1 per class (percent)')
