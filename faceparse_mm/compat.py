@@ -29,6 +29,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from .errors import UnsafeCheckpointError
+
 __all__ = ['apply', 'point_sample', 'sigmoid_focal_loss', 'safe_globals', 'load_checkpoint',
            'UnsafeCheckpointError', 'MMCV_LITE_OPS']
 
@@ -158,10 +160,6 @@ def safe_globals() -> list:
         np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)}
     return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), _reconstruct, scalar,
             np.ndarray, np.dtype, *sorted(dtype_classes, key=lambda c: c.__name__)]
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint whose pickle refers to something outside the allow-list."""
 
 
 _UNSUPPORTED = re.compile(r'(?:Unsupported global|Unsupported operand|Trying to call)[^\n.]*')

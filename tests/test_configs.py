@@ -4,25 +4,15 @@ import glob
 import os
 
 import pytest
-from mmengine.config import Config, ConfigDict
-from mmengine.registry import init_default_scope
+from mmengine.config import Config
 
-from faceparse_mm.registry import MODELS
+from faceparse_mm.utils.build import build_segmentor, iter_heads
 from faceparse_mm.utils.cli import check_types
-from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER = sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py')))
 DEMO = sorted(glob.glob(os.path.join(ROOT, 'configs', 'demo', '*.py')))
 MODEL_BASES = sorted(glob.glob(os.path.join(ROOT, 'configs', '_base_', 'models', '*.py')))
-
-
-def _build(cfg):
-    init_default_scope('faceparse_mm')
-    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
-    strip_pretrained(model_cfg)
-    _replace_norm(model_cfg, 'SyncBN', 'BN')
-    return MODELS.build(ConfigDict(model_cfg))
 
 
 @pytest.mark.parametrize('path', USER + DEMO + MODEL_BASES,
@@ -32,7 +22,7 @@ def test_config_builds(path):
     if 'model' not in cfg:
         pytest.skip('no model')
     check_types(cfg)
-    model = _build(cfg)
+    model = build_segmentor(cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
@@ -50,8 +40,7 @@ def test_user_config_is_complete_and_follows_protocol(path):
     assert cfg.val_dataloader.dataset.ann_file == 'splits/val.txt'
     flips = [t for t in cfg.train_dataloader.dataset.pipeline if 'Flip' in t['type']]
     assert [t['type'] for t in flips] == ['FaceRandomFlip']
-    heads = [cfg.model.decode_head] + list(cfg.model.get('auxiliary_head', []) or [])
-    assert all(h['num_classes'] == 19 for h in heads)
+    assert all(h['num_classes'] == 19 for _, h in iter_heads(cfg.model))
 
 
 @pytest.mark.parametrize('path', USER, ids=lambda p: os.path.relpath(p, ROOT))

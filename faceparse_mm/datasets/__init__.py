@@ -1,5 +1,6 @@
-from .celebamask_hq import CLASSES, FLIP_PAIRS, PALETTE, PART_NAMES, CelebAMaskHQDataset
-from .transforms import FaceDataError, FaceRandomFlip, LoadFaceAnnotations, LoadImageAtLabelSize
+from .class_table import CELEBAMASK_HQ, CLASS_ID, CLASSES, FLIP_PAIRS, PALETTE, PART_NAMES
+from .celebamask_hq import CelebAMaskHQDataset
+from .transforms import FaceRandomFlip, LoadFaceAnnotations, LoadImageAtLabelSize
 
-__all__ = ['CLASSES', 'FLIP_PAIRS', 'PALETTE', 'PART_NAMES', 'CelebAMaskHQDataset',
-           'FaceDataError', 'FaceRandomFlip', 'LoadFaceAnnotations', 'LoadImageAtLabelSize']
+__all__ = ['CELEBAMASK_HQ', 'CLASS_ID', 'CLASSES', 'FLIP_PAIRS', 'PALETTE', 'PART_NAMES',
+           'CelebAMaskHQDataset', 'FaceRandomFlip', 'LoadFaceAnnotations', 'LoadImageAtLabelSize']

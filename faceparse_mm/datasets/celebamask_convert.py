@@ -2,7 +2,7 @@
 
 Label maps: for image ``i``, the per-part masks ``CelebAMask-HQ-mask-anno/{i // 2000}/{i:05d}_{part}.png``
 are painted in id order 1..18 (a later part overwrites an earlier one, so ``hat`` wins) into
-``mask/{i}.png`` (8-bit, ids as in :data:`CLASSES`). A mask pixel is "on" when its value is > 127 in
+``mask/{i}.png`` (8-bit, ids as in ``class_table.CLASSES``). A mask pixel is "on" when its value is > 127 in
 any colour channel; masks may be 3-channel or single-channel; an absent file means an absent part.
 
 Splits: ``official`` joins CelebA's ``list_eval_partition.txt`` (``000001.jpg 0``; 0 train, 1 val,
@@ -26,10 +26,13 @@ from collections import defaultdict
 
 import cv2
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
+from faceparse_mm.errors import ConversionError
 from faceparse_mm.utils.io import atomic_path, write_json_atomic, write_text_atomic
 
-from .celebamask_hq import PART_NAMES
+from .class_table import CLASS_ID, PART_NAMES
 
 IMG_DIR = 'CelebA-HQ-img'
 ANNO_DIR = 'CelebAMask-HQ-mask-anno'
@@ -37,12 +40,7 @@ MASK_DIR = 'mask'
 SPLIT_DIR = 'splits'
 MAPPING_FILE = 'CelebA-HQ-to-CelebA-mapping.txt'
 PARTITION_FILE = 'list_eval_partition.txt'
-_PART_ID = {name: i + 1 for i, name in enumerate(PART_NAMES)}
 _MASK_RE = re.compile(r'^(\d+)_(' + '|'.join(PART_NAMES) + r')\.png$')
-
-
-class ConversionError(Exception):
-    """Bad input: names the file."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -73,7 +71,7 @@ def merge_parts(part_paths: dict[str, str], size: tuple[int, int]) -> np.ndarray
     for name in PART_NAMES:
         path = part_paths.get(name)
         if path is not None:
-            label[read_part_mask(path, size)] = _PART_ID[name]
+            label[read_part_mask(path, size)] = CLASS_ID[name]
     return label
 
 
@@ -108,7 +106,6 @@ def scan_images(root: str) -> dict[int, str]:
 
 
 def _check_image(path: str) -> None:
-    from PIL import Image
     try:
         with Image.open(path) as im:
             im.verify()
@@ -143,7 +140,6 @@ def _convert_one(job):
 
 
 def _detect_size(parts: dict[int, dict[str, str]]) -> tuple[int, int]:
-    from PIL import Image
     for idx in sorted(parts):
         for path in parts[idx].values():
             try:
@@ -264,7 +260,6 @@ def convert(root: str, split: str = 'auto', val_ratio: float = 0.1, seed: int = 
 
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=len(jobs), unit='img', desc='masks', mininterval=1.0)
 
     def tick(results):

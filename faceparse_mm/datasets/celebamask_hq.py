@@ -8,29 +8,24 @@ ROOT/mask/{i}.png               8-bit label maps (512x512 in the release), ids i
 ROOT/splits/{train,val,test}.txt one image id per line
 ```
 
-Class ids follow face-parsing.PyTorch (and the seed write-up), so its checkpoints stay usable.
-``l_*`` parts are the person's left. A horizontal flip swaps the pairs in ``FLIP_PAIRS``.
+Class names, palette and the left/right pairs that a horizontal flip swaps come from
+:mod:`faceparse_mm.datasets.class_table` (ids as in face-parsing.PyTorch, so its checkpoints stay
+usable) and are the dataset's ``METAINFO``.
 """
 from __future__ import annotations
 
 import os.path as osp
 
+from mmengine.dist import barrier, get_rank
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 
+from faceparse_mm.errors import FaceDataError
 from faceparse_mm.registry import DATASETS
 
-CLASSES = ('background', 'skin', 'l_brow', 'r_brow', 'l_eye', 'r_eye', 'eye_g', 'l_ear',
-           'r_ear', 'ear_r', 'nose', 'mouth', 'u_lip', 'l_lip', 'neck', 'neck_l', 'cloth',
-           'hair', 'hat')
-#: the release's per-part file suffixes, in id order 1..18
-PART_NAMES = CLASSES[1:]
-#: (left, right) label pairs that a horizontal flip exchanges: brows, eyes, ears
-FLIP_PAIRS = ((2, 3), (4, 5), (7, 8))
-#: one colour per class; neighbouring parts (and each left/right pair) get distinct colours
-PALETTE = [[0, 0, 0], [255, 204, 153], [102, 51, 0], [178, 102, 51], [0, 102, 255],
-           [0, 204, 255], [255, 255, 0], [204, 0, 102], [255, 102, 178], [255, 0, 0],
-           [255, 153, 0], [102, 0, 51], [255, 51, 102], [204, 0, 51], [153, 102, 153],
-           [0, 255, 153], [0, 153, 76], [128, 0, 128], [0, 255, 255]]
+from .celebamask_convert import convert
+from .class_table import CELEBAMASK_HQ
+from .synthetic import make_synthetic_celebamask
 
 CONVERT_HINT = 'python tools/dataset_converters/celebamask_hq.py {root}'
 
@@ -51,7 +46,7 @@ class CelebAMaskHQDataset(BaseSegDataset):
         Other arguments as :class:`mmseg.datasets.BaseSegDataset`.
     """
 
-    METAINFO = dict(classes=CLASSES, palette=PALETTE, flip_pairs=FLIP_PAIRS)
+    METAINFO = CELEBAMASK_HQ
 
     def __init__(self, ann_file: str = 'splits/train.txt',
                  data_prefix: dict = dict(img_path='CelebA-HQ-img', seg_map_path='mask'),
@@ -64,12 +59,7 @@ class CelebAMaskHQDataset(BaseSegDataset):
 
     def _generate_synthetic(self, root: str) -> None:
         """Rank 0 generates and converts the synthetic release; other ranks wait."""
-        from mmengine.dist import barrier, get_rank
-        from mmengine.logging import print_log
-
         if get_rank() == 0 and not osp.isfile(self.ann_file):
-            from .celebamask_convert import convert
-            from .synthetic import make_synthetic_celebamask
             cfg = dict(self.synthetic)
             print_log(f'{self.ann_file} not found: generating {cfg.get("num")} synthetic faces '
                       f'in {root} ({cfg})', logger='current')
@@ -81,9 +71,6 @@ class CelebAMaskHQDataset(BaseSegDataset):
     def prepare_data(self, idx):
         if not self.skip_bad or self.test_mode:
             return super().prepare_data(idx)
-        from mmengine.logging import print_log
-
-        from .transforms import FaceDataError
         try:
             return super().prepare_data(idx)
         except FaceDataError as err:

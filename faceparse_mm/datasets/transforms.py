@@ -23,13 +23,8 @@ from mmcv.transforms import RandomFlip as _MMCVRandomFlip
 from mmseg.datasets.transforms import LoadAnnotations
 from PIL import Image
 
+from faceparse_mm.errors import FaceDataError
 from faceparse_mm.registry import TRANSFORMS
-
-from .celebamask_hq import FLIP_PAIRS
-
-
-class FaceDataError(ValueError):
-    """A bad image or label file; the message names the file."""
 
 
 def swap_pairs(seg_map: np.ndarray, pairs) -> np.ndarray:
@@ -47,11 +42,15 @@ class FaceRandomFlip(_MMCVRandomFlip):
 
     Args:
         prob, direction: as mmcv's ``RandomFlip``.
-        swap_seg_labels: (left, right) class pairs; default CelebAMask-HQ's
-            ((2, 3), (4, 5), (7, 8)). Use ``()`` to disable swapping.
+        swap_seg_labels: (left, right) class pairs, required: the dataset's
+            ``METAINFO['flip_pairs']`` (the protocol configs pass ``flip_pairs``). ``()`` swaps
+            nothing (for data without left/right classes).
     """
 
-    def __init__(self, prob=None, direction='horizontal', swap_seg_labels=FLIP_PAIRS) -> None:
+    def __init__(self, prob=None, direction='horizontal', swap_seg_labels=None) -> None:
+        if swap_seg_labels is None:
+            raise TypeError("FaceRandomFlip needs swap_seg_labels: the dataset's left/right "
+                            "class pairs (its METAINFO['flip_pairs']), or () for none")
         super().__init__(prob=prob, direction=direction,
                          swap_seg_labels=[tuple(p) for p in swap_seg_labels])
 

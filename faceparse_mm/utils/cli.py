@@ -11,9 +11,14 @@ import sys
 
 from mmengine.config import Config, ConfigDict
 
+from faceparse_mm.compat import unsafe_checkpoint_message
+from faceparse_mm.errors import FaceDataError, FaceParseError, UserError
+from faceparse_mm.registry import DATASETS, MODELS, TRANSFORMS
 
-class UserError(Exception):
-    """An error caused by the command line or a config: printed as one line, exit status 2."""
+from .build import iter_heads
+
+__all__ = ['UserError', 'check_cfg_options', 'check_types', 'check_num_classes', 'load_config',
+           'default_work_dir', 'cli_errors']
 
 
 def _missing_key(cfg, dotted: str) -> str | None:
@@ -68,8 +73,6 @@ def _types(node, where):
 def check_types(cfg: Config) -> None:
     """Every ``type=`` in the model, datasets and pipelines must be registered; checked before the
     Runner starts so that a typo gives one line, not a failure minutes into a run."""
-    from faceparse_mm.registry import DATASETS, MODELS, TRANSFORMS
-
     checks = [('model', MODELS)]
     for split in ('train', 'val', 'test'):
         dataset = cfg.get(f'{split}_dataloader', None) or {}
@@ -96,17 +99,7 @@ def check_types(cfg: Config) -> None:
 
 def check_num_classes(cfg: Config) -> None:
     """Every head's ``num_classes`` must equal the number of classes of the datasets."""
-    from faceparse_mm.registry import DATASETS
-
-    model = cfg.get('model', None) or {}
-    if model.get('type') in ('SegTTAModel', 'FaceSegTTAModel'):
-        model = model.get('module', {})
-    heads = [('model.decode_head', model.get('decode_head'))]
-    aux = model.get('auxiliary_head')
-    if isinstance(aux, dict):
-        heads.append(('model.auxiliary_head', aux))
-    elif isinstance(aux, (list, tuple)):
-        heads += [(f'model.auxiliary_head.{i}', h) for i, h in enumerate(aux)]
+    heads = list(iter_heads(cfg.get('model', None)))
     for split in ('train', 'val', 'test'):
         dataset = (cfg.get(f'{split}_dataloader', None) or {}).get('dataset', None) or {}
         cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
@@ -140,16 +133,13 @@ def default_work_dir(config_path: str) -> str:
 
 
 def _one_line(err: BaseException, checkpoint: str | None = None) -> str:
-    from faceparse_mm.compat import UnsafeCheckpointError, unsafe_checkpoint_message
-
-    if isinstance(err, (UserError, UnsafeCheckpointError, FloatingPointError)):
-        return str(err)
-    from faceparse_mm.datasets.transforms import FaceDataError
     if isinstance(err, FaceDataError):
         # raised in a DataLoader worker, the message carries the worker's traceback: keep the
         # original one-line message (the last line)
         last = [line for line in str(err).splitlines() if line.strip()][-1]
         return last.split('FaceDataError: ', 1)[-1]
+    if isinstance(err, (FaceParseError, FloatingPointError)):
+        return str(err)
     if isinstance(err, pickle.UnpicklingError):
         return unsafe_checkpoint_message(checkpoint or 'the checkpoint', err)
     if isinstance(err, KeyError) and 'registry' in str(err):
@@ -169,11 +159,8 @@ def cli_errors(checkpoint: str | None = None):
     in the message when a checkpoint is refused."""
     try:
         yield
-    except (UserError, KeyError, FileNotFoundError, pickle.UnpicklingError, ValueError,
+    except (FaceParseError, KeyError, FileNotFoundError, pickle.UnpicklingError,
             FloatingPointError) as err:
-        from faceparse_mm.datasets.transforms import FaceDataError
-        if isinstance(err, ValueError) and not isinstance(err, FaceDataError):
-            raise
         if os.environ.get('FACEPARSE_DEBUG') or (
                 isinstance(err, KeyError) and 'registry' not in str(err)):
             raise

@@ -4,7 +4,10 @@ from __future__ import annotations
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+from .build import replace_norm, strip_pretrained
 
 
 def adapt_env_cfg(cfg: Config) -> None:
@@ -26,40 +29,19 @@ def adapt_env_cfg(cfg: Config) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
-def _replace_norm(node, old: str, new: str) -> int:
-    """Replace ``type=old`` by ``type=new`` in every ``norm_cfg`` under ``node``; returns count."""
-    count = 0
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == 'norm_cfg' and isinstance(value, dict) and value.get('type') == old:
-                value['type'] = new
-                count += 1
-            else:
-                count += _replace_norm(value, old, new)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _replace_norm(value, old, new)
-    return count
-
-
-def strip_pretrained(node) -> None:
-    """Set every ``*init_cfg`` and ``pretrained`` under ``node`` to None (build without
-    downloading weights: tests, benchmarks)."""
-    if isinstance(node, dict):
-        for key in list(node):
-            if key.endswith('init_cfg') or key == 'pretrained':
-                node[key] = None
-            else:
-                strip_pretrained(node[key])
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            strip_pretrained(value)
+def apply_offline(cfg: Config) -> None:
+    """A config with ``offline = True`` (the demo configs) builds its model without pretrained
+    weights, exactly as :func:`faceparse_mm.utils.build.build_segmentor` does."""
+    if cfg.get('offline', False) and 'model' in cfg:
+        n = strip_pretrained(cfg.model)
+        if n:
+            print_log(f'offline = True: {n} pretrained initialiser(s) removed', logger='current')
 
 
 def adapt_norm_cfg(cfg: Config) -> None:
     """SyncBN needs CUDA (or a single process): on a CPU-only machine use BN."""
     if not torch.cuda.is_available() and 'model' in cfg:
-        n = _replace_norm(cfg.model, 'SyncBN', 'BN')
+        n = replace_norm(cfg.model, 'SyncBN', 'BN')
         if n:
             print_log(f'no CUDA device: {n} SyncBN norm_cfg(s) -> BN', logger='current')
 
@@ -67,7 +49,7 @@ def adapt_norm_cfg(cfg: Config) -> None:
 def build_runner(cfg: Config) -> Runner:
     adapt_env_cfg(cfg)
     adapt_norm_cfg(cfg)
+    apply_offline(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
-    from mmengine.registry import RUNNERS
     return RUNNERS.build(cfg)

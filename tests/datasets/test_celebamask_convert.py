@@ -8,7 +8,7 @@ import pytest
 
 from faceparse_mm.datasets.celebamask_convert import (ConversionError, convert, merge_parts,
                                                       official_split, random_split)
-from faceparse_mm.datasets.celebamask_hq import PART_NAMES
+from faceparse_mm.datasets.class_table import PART_NAMES
 
 S = 32  # mask size
 

@@ -104,7 +104,7 @@ def test_missing_pieces_say_which_command_creates_them(tmp_path):
 
 
 def test_skip_bad_draws_another_sample_and_default_stops(tmp_path):
-    from faceparse_mm.datasets.transforms import FaceDataError
+    from faceparse_mm.errors import FaceDataError
     _release_with_square(tmp_path)
     ids = (tmp_path / 'splits' / 'train.txt').read_text().split()
     for i in ids[:-1]:  # all but one training image are truncated

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from faceparse_mm.datasets.celebamask_convert import convert
-from faceparse_mm.datasets.celebamask_hq import PART_NAMES as DATASET_PARTS
+from faceparse_mm.datasets.class_table import PART_NAMES as DATASET_PARTS
 from faceparse_mm.datasets.synthetic import (PART_NAMES, make_synthetic_celebamask, merge_masks,
                                              render_face)
 

@@ -15,7 +15,7 @@ def _results(seed=0):
 def test_horizontal_flip_mirrors_and_swaps_each_pair():
     res = _results()
     seg = res['gt_seg_map'].copy()
-    out = FaceRandomFlip(prob=1.0)(dict(res, gt_seg_map=seg.copy(), img=res['img'].copy()))
+    out = FaceRandomFlip(prob=1.0, swap_seg_labels=FLIP_PAIRS)(dict(res, gt_seg_map=seg.copy(), img=res['img'].copy()))
     assert out['flip'] and out['flip_direction'] == 'horizontal'
     mirrored = seg[:, ::-1]
     for a, b in FLIP_PAIRS:
@@ -29,7 +29,7 @@ def test_horizontal_flip_mirrors_and_swaps_each_pair():
 def test_flipping_twice_is_identity():
     res = _results(1)
     seg, img = res['gt_seg_map'].copy(), res['img'].copy()
-    flip = FaceRandomFlip(prob=1.0)
+    flip = FaceRandomFlip(prob=1.0, swap_seg_labels=FLIP_PAIRS)
     out = flip(flip(res))
     np.testing.assert_array_equal(out['gt_seg_map'], seg)
     np.testing.assert_array_equal(out['img'], img)
@@ -38,7 +38,7 @@ def test_flipping_twice_is_identity():
 def test_vertical_flip_does_not_swap():
     res = _results(2)
     seg = res['gt_seg_map'].copy()
-    out = FaceRandomFlip(prob=1.0, direction='vertical')(res)
+    out = FaceRandomFlip(prob=1.0, direction='vertical', swap_seg_labels=FLIP_PAIRS)(res)
     np.testing.assert_array_equal(out['gt_seg_map'], seg[::-1])
 
 
@@ -61,7 +61,7 @@ def test_swap_pairs_is_an_involution():
 def test_prob_zero_never_flips():
     res = _results(4)
     seg = res['gt_seg_map'].copy()
-    out = FaceRandomFlip(prob=0.0)(res)
+    out = FaceRandomFlip(prob=0.0, swap_seg_labels=FLIP_PAIRS)(res)
     assert not out['flip']
     np.testing.assert_array_equal(out['gt_seg_map'], seg)
 
@@ -98,7 +98,7 @@ def _load_label(path):
 
 
 def test_label_values_outside_classes_name_the_file(tmp_path):
-    from faceparse_mm.datasets.transforms import FaceDataError
+    from faceparse_mm.errors import FaceDataError
     label = np.zeros((8, 8), np.uint8)
     label[0, 0] = 255  # ignore is fine
     label[1, 1] = 18
@@ -110,7 +110,7 @@ def test_label_values_outside_classes_name_the_file(tmp_path):
 
 
 def test_truncated_png_label_names_the_file(tmp_path):
-    from faceparse_mm.datasets.transforms import FaceDataError
+    from faceparse_mm.errors import FaceDataError
     path = _label_file(tmp_path, np.random.default_rng(0).integers(0, 19, (64, 64)).astype(np.uint8))
     data = open(path, 'rb').read()
     open(path, 'wb').write(data[:len(data) // 2])
@@ -120,7 +120,8 @@ def test_truncated_png_label_names_the_file(tmp_path):
 
 def test_truncated_jpeg_and_mismatched_size_name_the_file(tmp_path):
     import cv2
-    from faceparse_mm.datasets.transforms import FaceDataError, LoadImageAtLabelSize
+    from faceparse_mm.datasets.transforms import LoadImageAtLabelSize
+    from faceparse_mm.errors import FaceDataError
     img = np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)
     path = str(tmp_path / 'a.jpg')
     cv2.imwrite(path, img)

@@ -9,18 +9,14 @@ from mmengine.registry import init_default_scope
 from faceparse_mm.models.modules import (AttentionRefinementModule, FeatureFusionModule,
                                          SpatialPath)
 from faceparse_mm.registry import MODELS
-from faceparse_mm.utils.runtime import _replace_norm
+from faceparse_mm.utils.build import build_segmentor, replace_norm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_keys.json')
 
 
 def _model(config):
-    init_default_scope('faceparse_mm')
-    cfg = Config.fromfile(os.path.join(ROOT, config)).model.to_dict()
-    _replace_norm(cfg, 'SyncBN', 'BN')
-    cfg['backbone']['context_init_cfg'] = None
-    return MODELS.build(ConfigDict(cfg))
+    return build_segmentor(os.path.join(ROOT, config))
 
 
 def test_arm_gates_channels():
@@ -88,7 +84,7 @@ def _batch(n=2, size=64):
 
 
 SEED = 'configs/_base_/models/bisenetv1.py'
-FP = 'configs/_base_/models/bisenetv1_fp.py'
+FP = 'configs/_base_/models/bisenetv1-fp.py'
 
 
 @pytest.mark.parametrize('config', [SEED, FP])
@@ -138,7 +134,7 @@ def test_pretrained_init_reaches_the_resnet(config, tmp_path):
     torch.save(tv, path)
     init_default_scope('faceparse_mm')
     cfg = Config.fromfile(os.path.join(ROOT, config)).model.to_dict()
-    _replace_norm(cfg, 'SyncBN', 'BN')
+    replace_norm(cfg, 'SyncBN', 'BN')
     assert cfg['backbone']['context_init_cfg'] == dict(type='Pretrained',
                                                       checkpoint='torchvision://resnet18')
     cfg['backbone']['context_init_cfg']['checkpoint'] = path

@@ -7,6 +7,7 @@ from mmcv.transforms import Compose
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors.seg_tta import SegTTAModel
 
+from faceparse_mm.datasets import FLIP_PAIRS
 from faceparse_mm.models.segmentors import FaceSegTTAModel, swap_channels
 from faceparse_mm.registry import MODELS
 
@@ -46,7 +47,8 @@ def _tta_batch():
                    gt_seg_map=np.zeros((8, 10), np.uint8), img_path='x.jpg', seg_map_path='x.png',
                    img_shape=(8, 10), ori_shape=(8, 10), seg_fields=['gt_seg_map'])
     pipeline = Compose([dict(type='TestTimeAug', transforms=[
-        [dict(type='FaceRandomFlip', prob=0.0), dict(type='FaceRandomFlip', prob=1.0)],
+        [dict(type='FaceRandomFlip', prob=0.0, swap_seg_labels=FLIP_PAIRS),
+         dict(type='FaceRandomFlip', prob=1.0, swap_seg_labels=FLIP_PAIRS)],
         [dict(type='PackSegInputs')]])])
     from mmengine.registry import init_default_scope
     init_default_scope('faceparse_mm')
@@ -58,7 +60,7 @@ def _tta_batch():
 def test_flip_tta_swaps_left_right_channels():
     from mmengine.registry import init_default_scope
     init_default_scope('faceparse_mm')
-    face_tta = MODELS.build(dict(type='FaceSegTTAModel', module=_segmentor()))
+    face_tta = MODELS.build(dict(type='FaceSegTTAModel', flip_pairs=FLIP_PAIRS, module=_segmentor()))
     pred = face_tta.test_step(_tta_batch())[0].pred_sem_seg.data[0]
     expected = torch.where(torch.arange(10) >= 5, 4, 5).expand(8, 10)
     assert torch.equal(pred, expected)

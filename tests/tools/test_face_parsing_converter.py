@@ -5,7 +5,8 @@ import os
 import pytest
 import torch
 
-from faceparse_mm.utils.cli import UserError
+from faceparse_mm.errors import UserError
+from faceparse_mm.utils.build import build_segmentor
 from tools.model_converters.face_parsing_pytorch import convert, reference_state_dict
 
 from ..conftest import ROOT
@@ -61,20 +62,12 @@ def reference():
 
 
 def test_every_tensor_arrives_unchanged_and_loads_strictly(source):
-    converted = convert(source)  # checked against configs/_base_/models/bisenetv1_fp.py's model
+    converted = convert(source)  # checked against configs/_base_/models/bisenetv1-fp.py's model
     assert len(converted) == len(source) == 191
     from tools.model_converters.face_parsing_pytorch import map_key
     for key, value in source.items():
         assert torch.equal(converted[map_key(key)], value), key
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from faceparse_mm.registry import MODELS
-    from faceparse_mm.utils.runtime import _replace_norm
-    init_default_scope('faceparse_mm')
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs/_base_/models/bisenetv1_fp.py')).model.to_dict()
-    _replace_norm(cfg, 'SyncBN', 'BN')
-    cfg['backbone']['context_init_cfg'] = None
-    model = MODELS.build(cfg)
+    model = build_segmentor(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py'))
     model.load_state_dict(converted, strict=True)
     loaded = model.state_dict()
     for key, value in source.items():
@@ -86,16 +79,8 @@ def test_every_tensor_arrives_unchanged_and_loads_strictly(source):
 def test_converted_model_gives_the_authors_logits():
     """The authors' BiSeNet (their model.py, run once outside this repo) produced the stored logits
     from these formula weights; the converted checkpoint must reproduce them in our fp model."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from faceparse_mm.registry import MODELS
-    from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
     ref = json.load(open(LOGITS))
-    init_default_scope('faceparse_mm')
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py')).model.to_dict()
-    _replace_norm(cfg, 'SyncBN', 'BN')
-    strip_pretrained(cfg)
-    model = MODELS.build(cfg)
+    model = build_segmentor(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py'))
     model.load_state_dict(convert(formula_state_dict(json.load(open(KEYS))['keys'])), strict=True)
     model.eval()
     x = formula_input()

@@ -39,6 +39,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401
+from faceparse_mm.utils.build import build_segmentor  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 
 MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
@@ -50,19 +51,7 @@ FLOPS_NOTE = ('mmengine get_model_complexity_info: one fused multiply-add = one 
 
 def build_model(config: str):
     """The config's segmentor in eval mode, random weights, BN instead of SyncBN."""
-    from mmengine.config import Config, ConfigDict
-    from mmengine.registry import init_default_scope
-
-    from faceparse_mm.registry import MODELS
-    from faceparse_mm.utils.runtime import _replace_norm, strip_pretrained
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'faceparse_mm'))
-    model_cfg = cfg.model.to_dict()
-    strip_pretrained(model_cfg)
-    _replace_norm(model_cfg, 'SyncBN', 'BN')
-    model = MODELS.build(ConfigDict(model_cfg))
-    model.init_weights()
-    return model.eval()
+    return build_segmentor(config, offline=True, init_weights=True).eval()
 
 
 class InferenceModule(torch.nn.Module):

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 def seed_method(root, out_dir, ids, size):
     from PIL import Image
 
-    from faceparse_mm.datasets.celebamask_hq import PART_NAMES
+    from faceparse_mm.datasets.class_table import PART_NAMES
     anno = osp.join(root, 'CelebAMask-HQ-mask-anno')
     os.makedirs(out_dir, exist_ok=True)
     for j in ids:

@@ -24,7 +24,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from faceparse_mm.datasets import CLASSES  # noqa: E402
-from faceparse_mm.utils.cli import UserError, cli_errors  # noqa: E402
+from faceparse_mm.errors import UserError  # noqa: E402
+from faceparse_mm.utils.cli import cli_errors  # noqa: E402
 
 NUM_CLASSES = len(CLASSES)
 

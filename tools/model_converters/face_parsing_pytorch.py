@@ -17,7 +17,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 from faceparse_mm.compat import load_checkpoint  # noqa: E402
-from faceparse_mm.utils.cli import UserError, cli_errors  # noqa: E402
+from faceparse_mm.errors import UserError  # noqa: E402
+from faceparse_mm.utils.build import build_segmentor  # noqa: E402
+from faceparse_mm.utils.cli import cli_errors  # noqa: E402
 from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
 #: (source prefix, target prefix), first match wins
@@ -33,7 +35,7 @@ PREFIXES = (
 )
 #: the config the converted checkpoint is for, and the model config that fixes its keys
 CONFIG = 'configs/bisenetv1-fp_celebamask.py'
-MODEL_CONFIG = 'configs/_base_/models/bisenetv1_fp.py'
+MODEL_CONFIG = 'configs/_base_/models/bisenetv1-fp.py'
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -78,18 +80,7 @@ def convert(state_dict: dict, reference: dict | None = None) -> dict:
 
 def reference_state_dict(config: str = MODEL_CONFIG) -> dict:
     """Our model's state dict (random init, no download) for ``config`` (relative to the repo)."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    import faceparse_mm  # noqa: F401
-    from faceparse_mm.registry import MODELS
-    from faceparse_mm.utils.runtime import _replace_norm
-    cfg = Config.fromfile(osp.join(ROOT, config))
-    init_default_scope('faceparse_mm')
-    model = cfg.model.to_dict()
-    _replace_norm(model, 'SyncBN', 'BN')
-    model['backbone']['context_init_cfg'] = None
-    return MODELS.build(model).state_dict()
+    return build_segmentor(osp.join(ROOT, config)).state_dict()
 
 
 def main(argv=None):

@@ -1,15 +1,19 @@
-# The protocol (DESIGN 3): CelebAMask-HQ at label size 512, official split (val for model
-# selection, test for reporting), crop 448, random scale 0.75-2.0, colour jitter, flip with
-# left/right swap, FaceParsingMetric. Batch 16 on one GPU: on N GPUs use batch_size=16 // N.
+# The protocol: CelebAMask-HQ at label size 512 (images resized to the labels), official split
+# (val for model selection, test for reporting), crop 448, random scale 0.75-2.0, colour jitter,
+# flip with left/right swap, FaceParsingMetric. Batch 16 on one GPU: on N GPUs use
+# batch_size=16 // N. docs/protocol.md lists every value; tests/test_protocol.py pins them.
 dataset_type = 'CelebAMaskHQDataset'
 data_root = 'data/CelebAMask-HQ'
 crop_size = (448, 448)
+# CelebAMaskHQDataset.METAINFO['flip_pairs'] (brows, eyes, ears): swapped by the training flip and
+# by flip TTA
+flip_pairs = [(2, 3), (4, 5), (7, 8)]
 train_pipeline = [
     dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='RandomResize', scale=(512, 512), ratio_range=(0.75, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='FaceRandomFlip', prob=0.5),
+    dict(type='FaceRandomFlip', prob=0.5, swap_seg_labels=flip_pairs),
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
@@ -23,7 +27,8 @@ tta_pipeline = [
     dict(type='LoadFaceAnnotations'),
     dict(type='LoadImageAtLabelSize'),
     dict(type='TestTimeAug', transforms=[
-        [dict(type='FaceRandomFlip', prob=0.0), dict(type='FaceRandomFlip', prob=1.0)],
+        [dict(type='FaceRandomFlip', prob=0.0, swap_seg_labels=flip_pairs),
+         dict(type='FaceRandomFlip', prob=1.0, swap_seg_labels=flip_pairs)],
         [dict(type='PackSegInputs')],
     ]),
 ]
@@ -50,4 +55,4 @@ test_dataloader = dict(
                  pipeline=test_pipeline))
 val_evaluator = dict(type='FaceParsingMetric')
 test_evaluator = val_evaluator
-tta_model = dict(type='FaceSegTTAModel')
+tta_model = dict(type='FaceSegTTAModel', flip_pairs=flip_pairs)

@@ -16,7 +16,6 @@ import torch
 from mmseg.models.segmentors.seg_tta import SegTTAModel
 from mmseg.utils import SampleList
 
-from faceparse_mm.datasets.celebamask_hq import FLIP_PAIRS
 from faceparse_mm.registry import MODELS
 
 
@@ -33,11 +32,15 @@ class FaceSegTTAModel(SegTTAModel):
     """``SegTTAModel`` that swaps left/right channels of horizontally flipped views.
 
     Args:
-        flip_pairs: (left, right) class pairs; default CelebAMask-HQ's ((2, 3), (4, 5), (7, 8)).
+        flip_pairs: (left, right) class pairs, required: the dataset's
+            ``METAINFO['flip_pairs']`` (the protocol configs pass ``flip_pairs``).
         module, data_preprocessor: as ``SegTTAModel``.
     """
 
-    def __init__(self, flip_pairs=FLIP_PAIRS, **kwargs) -> None:
+    def __init__(self, flip_pairs=None, **kwargs) -> None:
+        if flip_pairs is None:
+            raise TypeError("FaceSegTTAModel needs flip_pairs: the dataset's left/right class "
+                            "pairs (its METAINFO['flip_pairs'])")
         super().__init__(**kwargs)
         self.flip_pairs = [tuple(p) for p in flip_pairs]
 
