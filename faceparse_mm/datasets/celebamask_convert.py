@@ -1,9 +1,9 @@
-"""Convert the CelebAMask-HQ release into label maps and splits (DESIGN 3 and 4).
+"""Convert the CelebAMask-HQ release into label maps and splits.
 
-Label maps: for image ``i``, the per-part masks ``CelebAMask-HQ-mask-anno/{i // 2000}/{i:05d}_{part}.png``
-are painted in id order 1..18 (a later part overwrites an earlier one, so ``hat`` wins) into
-``mask/{i}.png`` (8-bit, ids as in ``class_table.CLASSES``). A mask pixel is "on" when its value is > 127 in
-any colour channel; masks may be 3-channel or single-channel; an absent file means an absent part.
+Label maps: for image ``i``, the per-part masks
+``CelebAMask-HQ-mask-anno/{i // 2000}/{i:05d}_{part}.png`` are painted in id order 1..18 (a later
+part overwrites an earlier one, so ``hat`` wins) into ``mask/{i}.png`` (8-bit, ids as in
+``class_table.CLASSES``). A mask pixel is "on" when its value is > 127 in any colour channel; masks may be 3-channel or single-channel; an absent file means an absent part.
 
 Splits: ``official`` joins CelebA's ``list_eval_partition.txt`` (``000001.jpg 0``; 0 train, 1 val,
 2 test) with ``CelebA-HQ-to-CelebA-mapping.txt`` on ``orig_file`` (its ``orig_idx`` is 0-based while
@@ -207,7 +207,7 @@ def official_split(root: str, ids: list[int]) -> dict[str, list[int]]:
 
 def random_split(ids: list[int], seed: int = 0, test_ratio: float = 0.1,
                  val_ratio: float = 0.1) -> dict[str, list[int]]:
-    """Seeded train:test = 9:1 (the seed write-up), then ``val_ratio`` of train becomes val."""
+    """Seeded train:test = 9:1, then ``val_ratio`` of train becomes val."""
     order = np.random.default_rng(seed).permutation(sorted(ids))
     n_test = int(round(test_ratio * len(order)))
     test, train = order[:n_test], order[n_test:]

@@ -1,18 +1,18 @@
-"""FaceParsingMetric: the protocol's metric for every architecture (DESIGN 3).
+"""FaceParsingMetric: the protocol's metric for every architecture.
 
 One confusion matrix ``C`` (rows: ground truth, columns: prediction) accumulated over the whole
 split, pixels labelled ``ignore_index`` left out. From it, per class ``c``:
 
-- Acc  = C[c, c] / sum_j C[c, j]                      (recall; the seed's ``class_acc``)
+- Acc  = C[c, c] / sum_j C[c, j]                      (recall, per-class accuracy)
 - IoU  = C[c, c] / (sum_j C[c, j] + sum_i C[i, c] - C[c, c])
 - F1   = 2 C[c, c] / (sum_j C[c, j] + sum_i C[i, c])   (Dice)
 
 and aAcc = trace(C) / sum(C). A ratio whose denominator is 0 (for IoU and F1: a class absent from
 both prediction and ground truth) is NaN and left out of the means. mAcc and mIoU average all 19
 classes (background included); mF1 averages the foreground classes (the face-parsing literature's
-headline number). Values are percentages, like mmseg's ``IoUMetric``. Where the seed write-up's
-formulas are defined (non-zero denominators) they agree with these; the seed clamps empty
-denominators to 1, which turns "undefined" into 0.
+headline number). Values are percentages, like mmseg's ``IoUMetric``. Implementations that clamp
+an empty denominator to 1 agree with these wherever the denominator is non-zero, but turn
+"undefined" into 0, which drags the means down for classes absent from a split.
 """
 from __future__ import annotations
 

@@ -64,24 +64,24 @@ def test_metric_matches_independent_computation_with_nan_and_ignore():
     assert out['F1.skin'] == pytest.approx(f1[1] * 100, abs=0.01)
 
 
-def test_confusion_matrix_agrees_with_seed_formulas():
-    """The seed write-up: confusion = bincount(n * label + pred); class IoU = diag / (row + col -
+def test_confusion_matrix_agrees_with_bincount_formulas():
+    """The common numpy form: confusion = bincount(n * label + pred); class IoU = diag / (row + col -
     diag) with the denominator clamped to 1. Equal wherever the denominator is non-zero."""
     rng = np.random.default_rng(1)
     n = 19
     gt = rng.integers(0, 12, 5000)
     pred = np.where(rng.random(5000) < 0.7, gt, rng.integers(0, 12, 5000))
-    seed_conf = np.bincount(n * gt + pred, minlength=n * n).reshape(n, n)
+    ref_conf = np.bincount(n * gt + pred, minlength=n * n).reshape(n, n)
     ours = confusion_matrix(pred, gt, n)
-    np.testing.assert_array_equal(ours, seed_conf)
-    seed_iou = np.diag(seed_conf) / np.maximum(seed_conf.sum(1) + seed_conf.sum(0) - np.diag(seed_conf), 1)
+    np.testing.assert_array_equal(ours, ref_conf)
+    ref_iou = np.diag(ref_conf) / np.maximum(ref_conf.sum(1) + ref_conf.sum(0) - np.diag(ref_conf), 1)
     from faceparse_mm.evaluation import metrics_from_confusion
     m = metrics_from_confusion(ours)
     defined = ~np.isnan(m['IoU'])
-    np.testing.assert_allclose(m['IoU'][defined], seed_iou[defined])
+    np.testing.assert_allclose(m['IoU'][defined], ref_iou[defined])
     assert defined.sum() == 12
-    seed_pixel_acc = np.diag(seed_conf).sum() / seed_conf.sum()
-    assert m['aAcc'] == pytest.approx(seed_pixel_acc * 100)
+    ref_pixel_acc = np.diag(ref_conf).sum() / ref_conf.sum()
+    assert m['aAcc'] == pytest.approx(ref_pixel_acc * 100)
 
 
 def test_label_outside_range_is_an_error():

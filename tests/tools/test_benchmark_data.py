@@ -4,6 +4,6 @@ def test_converter_benchmark_runs_both_methods(tool, tmp_path):
     proc = tool('tools/analysis/benchmark_data.py', 'converter', str(tmp_path / 'r'), '--nproc', '2',
                 check=True)
     assert 'images: 6, mask size 32x32' in proc.stdout
-    assert 'seed method (sequential)' in proc.stdout and 'speed-up' in proc.stdout
-    # both methods agree on 0/255 white masks (the seed's palette trick holds for those)
+    assert 'palette method (sequential)' in proc.stdout and 'speed-up' in proc.stdout
+    # both methods agree on 0/255 white masks (the palette trick holds for those)
     assert 'identical label maps: 100.0%' in proc.stdout

@@ -1,4 +1,4 @@
-# BiSeNet V1 as in the paper and the seed write-up: Spatial Path, ResNet-18 context path with
+# BiSeNet V1 as in the paper: Spatial Path, ResNet-18 context path with
 # ARMs and global context, FFM (paper attention), main head + two auxiliary heads, OHEM CE
 # (thresh 0.7, min kept = batch x crop^2 / 16) on all three outputs.
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -1,10 +1,10 @@
 """BiSeNet V1 backbone for faces (Yu et al., "BiSeNet: Bilateral Segmentation Network for
 Real-time Semantic Segmentation", ECCV 2018; face variant of face-parsing.PyTorch).
 
-(N, 3, H, W) -> (ffm 256 @ 1/8, x16 128 @ 1/8, x32 128 @ 1/16): the fused feature for the main
-head and the two context features for the auxiliary heads (training only).
+(N, 3, H, W) -> (ffm 256 @ 1/8, feat_s8 128 @ 1/8, feat_s16 128 @ 1/16): the fused feature for
+the main head and the two context features for the auxiliary heads (training only).
 
-- ``spatial_path=True``: the paper's (and the seed write-up's) Spatial Path, three strided
+- ``spatial_path=True``: the paper's Spatial Path, three strided
   conv-BN-ReLU layers to 128 @ 1/8, fused with the context path in the FFM.
 - ``spatial_path=False``: face-parsing.PyTorch, ResNet-18's C3 (128 @ 1/8) takes its place.
 - ``ffm_attention_channels``: None for the paper's FFM attention, 64 for face-parsing.PyTorch's.
@@ -39,6 +39,6 @@ class FaceBiSeNetV1(BaseModule):
         self.out_channels = (ffm_channels, context_channels, context_channels)
 
     def forward(self, x):
-        c3, x16, x32 = self.context_path(x)
+        c3, feat_s8, feat_s16 = self.context_path(x)
         detail = self.spatial_path(x) if self.spatial_path is not None else c3
-        return self.ffm([detail, x16]), x16, x32
+        return self.ffm([detail, feat_s8]), feat_s8, feat_s16

@@ -2,10 +2,10 @@
 
 (N, 3, H, W) -> ResNet-18 C3 (128 @ 1/8), C4 (256 @ 1/16), C5 (512 @ 1/32);
 global context g = ConvBNReLU1x1(GAP(C5)) (N, 128, 1, 1);
-x32 = ConvBNReLU3x3(up(ARM(C5) + g, to C4 size))           (N, 128, H/16, W/16);
-x16 = ConvBNReLU3x3(up(ARM(C4) + x32, to C3 size))         (N, 128, H/8, W/8).
-Returns (C3, x16, x32). The ResNet-18 is torchvision's layout (plain 7x7 stem; keys ``conv1``,
-``bn1``, ``layer1..4``) so ImageNet torchvision weights load through ``resnet_init_cfg``; the
+feat_s16 = ConvBNReLU3x3(up(ARM(C5) + g, to C4 size))       (N, 128, H/16, W/16);
+feat_s8 = ConvBNReLU3x3(up(ARM(C4) + feat_s16, to C3 size))  (N, 128, H/8, W/8).
+Returns (C3, feat_s8, feat_s16), named by their stride. The ResNet-18 is torchvision's layout
+(plain 7x7 stem; keys ``conv1``, ``bn1``, ``layer1..4``) so ImageNet torchvision weights load through ``resnet_init_cfg``; the
 other names follow face-parsing.PyTorch. ``ContextPath`` is a ``BaseModule`` so that
 ``init_weights()`` of an enclosing model reaches the ResNet's ``init_cfg``.
 """
@@ -64,6 +64,6 @@ class ContextPath(BaseModule):
     def forward(self, x: torch.Tensor):
         c3, c4, c5 = self.resnet(x)
         context = self.conv_avg(c5.mean(dim=(2, 3), keepdim=True))
-        x32 = self.conv_head32(self._up(self.arm32(c5) + context, c4))
-        x16 = self.conv_head16(self._up(self.arm16(c4) + x32, c3))
-        return c3, x16, x32
+        feat_s16 = self.conv_head32(self._up(self.arm32(c5) + context, c4))
+        feat_s8 = self.conv_head16(self._up(self.arm16(c4) + feat_s16, c3))
+        return c3, feat_s8, feat_s16
