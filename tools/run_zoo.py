@@ -1,36 +1,83 @@
-"""Train, test and benchmark a list of configs under one profile, then collect the results table.
+"""Train, test and benchmark the zoo under one profile; every finished config becomes its row.
 
-    python tools/run_zoo.py --profile demo|full CONFIG [CONFIG ...]
-        [--work-root work_dirs/zoo] [--out results/zoo_<profile>.csv] [--skip-train]
+    python tools/run_zoo.py --profile demo|full [CONFIG ...] [--force] [--gpus N]
+        [--launcher none|pytorch|slurm] [--work-root work_dirs/zoo] [--out CSV]
         [--cfg-options k=v ...] [--bench-repeats N] [--bench-modes M,M] [--device cpu|cuda]
+    python tools/run_zoo.py --bench-only [CONFIG ...] [--out results/zoo_benchmark.csv]
 
-``demo``: each ``configs/<arch>_celebamask.py`` runs as ``configs/demo/<arch>_demo.py`` (generated
-faces, CPU schedule), benchmarked at 128x128. ``full``: the config as given (the real protocol),
-benchmarked at 512x512. Each run goes to ``WORK_ROOT/<profile>/<config name>/`` with its logs,
-checkpoints, ``test_metrics.json`` and ``benchmark.json``; the table is collected from there.
-The test uses the best checkpoint on val (``best_*.pth``, the protocol's model selection) when
-training saved one, else the last checkpoint. ``--cfg-options`` go to both train and test (e.g.
-``train_cfg.max_iters=2`` for a smoke run).
+CONFIG defaults to every ``configs/*_celebamask.py``.
+
+``demo``: each ``configs/NAME_celebamask.py`` runs as ``configs/demo/NAME_demo.py`` (generated
+faces, CPU schedule), benchmarked at 128x128; rows go to ``results/zoo_demo.csv`` and each run's
+training scalars (loss, lr, a few KB) to ``results/curves/NAME_demo.json``, so the notebook draws
+the curves on a fresh clone. ``full``: the config as given (the real protocol), benchmarked at
+512x512, rows in ``results/zoo_full.csv``. Each run lives in ``WORK_ROOT/PROFILE/<config name>/``
+(logs, checkpoints, ``test_metrics.json``, ``benchmark.json``, ``zoo_run.json``).
+
+Rows are merged into the CSV keyed by config as soon as a config is done: a re-run replaces only
+that config's row. Each row keeps the commit, date, device and the command that reproduces it.
+
+Stop and restart: a config whose ``test_metrics.json`` is complete (it names its checkpoint and
+holds metrics) is skipped unless ``--force``; one stopped during training resumes from its last
+checkpoint (``tools/train.py --resume``). The test uses the best checkpoint on val
+(``best_*.pth``, the protocol's model selection) when training saved one, else the last one.
+
+``--gpus N`` (N > 1) trains with ``tools/dist_train.sh CONFIG N`` and tests with
+``tools/dist_test.sh``; ``--launcher slurm`` passes the launcher to train.py/test.py (run
+run_zoo itself under ``srun``). ``--cfg-options`` go to both train and test (e.g.
+``train_cfg.max_iters=2`` for a smoke run) and are part of the recorded command.
+
+``--bench-only``: one ``tools/analysis/benchmark.py`` run over all the configs at 512x512 (so that
+latency ratios are comparable), always including the reference ``bisenetv1-fp``; rows merged
+into ``results/zoo_benchmark.csv`` with the machine (CPU/GPU name, threads, torch) and each
+config's latency relative to the reference in the same run.
 """
+from __future__ import annotations
+
 import argparse
 import glob
+import json
 import os
 import os.path as osp
+import shlex
+import shutil
 import subprocess
 import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
+from tools.analysis.collect_results import RUN_INFO, collect_row, write_csv  # noqa: E402
+
 PROFILES = dict(demo=dict(shape=(128, 128), batch=8), full=dict(shape=(512, 512), batch=8))
+REFERENCE = 'configs/bisenetv1-fp_celebamask.py'
+BENCH_COLUMNS = ['config', 'architecture', 'params', 'params_inference', 'gmacs',
+                 'latency_eager_ms', 'latency_best_ms', 'best_mode', 'latency_vs_reference',
+                 'reference', 'shape', 'device', 'device_name', 'torch_threads', 'torch',
+                 'commit', 'date', 'command']
+
+
+def zoo_configs() -> list[str]:
+    """Every user-facing config, ``configs/*_celebamask.py``, relative to the repository."""
+    return sorted(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '*_celebamask.py')))
+
+
+def arch_name(config: str) -> str:
+    """``configs/NAME_celebamask.py`` or ``configs/demo/NAME_demo.py`` -> ``NAME``."""
+    stem = osp.splitext(osp.basename(config))[0]
+    for suffix in ('_celebamask', '_demo'):
+        if stem.endswith(suffix):
+            return stem[:-len(suffix)]
+    return stem
 
 
 def demo_config(config: str) -> str:
-    """configs/<arch>_celebamask.py -> configs/demo/<arch>_demo.py (demo configs pass through)."""
-    name = osp.basename(config)
-    if name.endswith('_demo.py'):
+    """configs/NAME_celebamask.py -> configs/demo/NAME_demo.py (demo configs pass through)."""
+    if osp.basename(config).endswith('_demo.py'):
         return config
-    arch = name.replace('_celebamask.py', '')
-    candidate = osp.join(osp.dirname(config), 'demo', f'{arch}_demo.py')
+    candidate = osp.join(osp.dirname(config), 'demo', f'{arch_name(config)}_demo.py')
     if osp.isfile(osp.join(ROOT, candidate)) or osp.isfile(candidate):
         return candidate
     raise SystemExit(f'error: no demo variant of {config} (looked for {candidate})')
@@ -49,22 +96,158 @@ def checkpoint_to_test(work_dir: str) -> str:
     return checkpoint if osp.isabs(checkpoint) else osp.join(ROOT, checkpoint)
 
 
-def run(args):
+def is_complete(work_dir: str) -> bool:
+    """A finished run: ``test_metrics.json`` names its checkpoint and holds metrics."""
+    try:
+        with open(osp.join(work_dir, 'test_metrics.json')) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return bool(record.get('checkpoint')) and bool(record.get('metrics'))
+
+
+def run(args: list[str], python: bool = True):
     print('+', ' '.join(args), flush=True)
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT)
+    env = dict(os.environ, PYTHON=sys.executable)  # the interpreter tools/dist_*.sh use
+    proc = subprocess.run([sys.executable, *args] if python else args, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise SystemExit(f'error: {" ".join(args[:2])} failed with status {proc.returncode}')
+
+
+def train_cmd(cfg: str, work_dir: str, extra: list[str], gpus: int, launcher: str,
+              resume: bool) -> tuple[list[str], bool]:
+    tail = ['--work-dir', work_dir, *(['--resume'] if resume else []), *extra]
+    if gpus > 1:
+        return ['bash', 'tools/dist_train.sh', cfg, str(gpus), *tail], False
+    return ['tools/train.py', cfg, *tail, *(['--launcher', launcher] if launcher != 'none' else [])], True
+
+
+def test_cmd(cfg: str, checkpoint: str, work_dir: str, extra: list[str], gpus: int,
+             launcher: str) -> tuple[list[str], bool]:
+    tail = ['--work-dir', work_dir, *extra]
+    if gpus > 1:
+        return ['bash', 'tools/dist_test.sh', cfg, checkpoint, str(gpus), *tail], False
+    return ['tools/test.py', cfg, checkpoint, *tail,
+            *(['--launcher', launcher] if launcher != 'none' else [])], True
+
+
+def save_curves(work_dir: str, out: str) -> str | None:
+    """Copy the run's training scalars (mmengine's ``vis_data/scalars.json``: loss, lr, ...)
+    to ``out`` as one JSON list; None when the run logged none."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')), key=osp.getmtime)
+    if not files:
+        return None
+    with open(files[-1]) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    keep = ('step', 'loss', 'lr', 'mF1', 'mIoU')
+    slim = [{k: r[k] for k in keep if k in r} for r in rows]
+    write_json_atomic(out, slim)
+    return out
+
+
+def row_command(profile: str, config: str, args) -> str:
+    parts = ['python', 'tools/run_zoo.py', '--profile', profile, config]
+    if args.gpus > 1:
+        parts += ['--gpus', str(args.gpus)]
+    if args.cfg_options:
+        parts += ['--cfg-options', *args.cfg_options]
+    return ' '.join(shlex.quote(p) for p in parts)
+
+
+def run_profile(args) -> None:
+    profile = PROFILES[args.profile]
+    extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
+    out = args.out or osp.join('results', f'zoo_{args.profile}.csv')
+    start, done = time.time(), 0
+    for config in args.configs:
+        cfg = demo_config(config) if args.profile == 'demo' else config
+        name = osp.splitext(osp.basename(cfg))[0]
+        work_dir = osp.join(args.work_root, args.profile, name)
+        abs_work_dir = osp.join(ROOT, work_dir)
+        if is_complete(abs_work_dir) and not args.force:
+            print(f'= {cfg}: complete in {work_dir}, skipped (--force runs it again)', flush=True)
+        else:
+            if osp.isdir(abs_work_dir) and args.force:
+                shutil.rmtree(abs_work_dir)
+            resume = osp.isfile(osp.join(abs_work_dir, 'last_checkpoint'))
+            run(*train_cmd(cfg, work_dir, extra, args.gpus, args.launcher, resume))
+            checkpoint = checkpoint_to_test(abs_work_dir)
+            run(*test_cmd(cfg, checkpoint, work_dir, extra, args.gpus, args.launcher))
+            modes = ['--modes', args.bench_modes] if args.bench_modes else []
+            run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
+                 '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
+                 '--device', args.device, *modes, '--out', osp.join(work_dir, 'benchmark.json')])
+            write_json_atomic(osp.join(abs_work_dir, RUN_INFO),
+                              dict(command=row_command(args.profile, config, args)))
+            done += 1
+        if args.profile == 'demo' and args.curves:
+            save_curves(abs_work_dir, osp.join(ROOT, args.curves, f'{name}.json'))
+        write_csv([collect_row(work_dir)], osp.join(ROOT, out), merge=True)
+    print(f'zoo ({args.profile}): {len(args.configs)} configs ({done} run, '
+          f'{len(args.configs) - done} already complete) in {(time.time() - start) / 60:.1f} min '
+          f'-> {out}')
+
+
+def bench_rows(report: dict, command: str) -> list[dict]:
+    """One ``results/zoo_benchmark.csv`` row per config of one benchmark.py report."""
+    env = report['environment']
+    results = report['results']
+    ref = next((r for r in results if r['config'] == REFERENCE and 'latency_ms' in r), None)
+    rows = []
+    for r in results:
+        eager = (r['modes'].get('eager') or {}).get('latency', {}).get('median_ms')
+        best = r.get('latency_ms')
+        rows.append(dict(
+            config=r['config'], architecture=arch_name(r['config']), params=r['params'],
+            params_inference=r['params_inference'], gmacs=round(r['flops'] / 1e9, 3),
+            latency_eager_ms=None if eager is None else round(eager, 2),
+            latency_best_ms=None if best is None else round(best, 2),
+            best_mode=r.get('best_mode'),
+            latency_vs_reference=(round(best / ref['latency_ms'], 3)
+                                  if ref and best is not None else None),
+            reference=REFERENCE if ref else None, shape='x'.join(map(str, r['shape'])),
+            device=env['device'], device_name=env['device_name'],
+            torch_threads=env['torch_threads'], torch=env['torch'], commit=env['commit'],
+            date=env['date'], command=command))
+    return rows
+
+
+def run_bench_only(args) -> None:
+    configs = list(args.configs)
+    if REFERENCE not in configs:
+        configs.append(REFERENCE)  # every latency is also given relative to the reference
+    out = args.out or osp.join('results', 'zoo_benchmark.csv')
+    report_path = osp.join(args.work_root, 'benchmark', 'benchmark.json')
+    modes = ['--modes', args.bench_modes] if args.bench_modes else []
+    run(['tools/analysis/benchmark.py', *configs, '--shape', '512', '512', '--batch', '1',
+         '--repeats', str(args.bench_repeats), '--device', args.device, *modes,
+         '--out', report_path])
+    with open(osp.join(ROOT, report_path)) as f:
+        report = json.load(f)
+    command = ' '.join(shlex.quote(p) for p in [
+        'python', 'tools/run_zoo.py', '--bench-only', *args.configs,
+        '--bench-repeats', str(args.bench_repeats), '--device', args.device, *modes])
+    rows = write_csv(bench_rows(report, command), osp.join(ROOT, out), merge=True,
+                     base_columns=BENCH_COLUMNS)
+    print(f'benchmark: {len(configs)} configs -> {out} ({len(rows)} rows)')
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('configs', nargs='+')
-    parser.add_argument('--profile', choices=sorted(PROFILES), required=True)
+    parser.add_argument('configs', nargs='*', help='default: every configs/*_celebamask.py')
+    parser.add_argument('--profile', choices=sorted(PROFILES))
+    parser.add_argument('--bench-only', action='store_true',
+                        help='benchmark the configs at 512x512 in one run, no training')
+    parser.add_argument('--force', action='store_true', help='run complete configs again')
+    parser.add_argument('--gpus', type=int, default=1,
+                        help='GPUs per run; more than 1 uses tools/dist_train.sh / dist_test.sh')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='passed to train.py and test.py (slurm: run this under srun)')
     parser.add_argument('--work-root', default='work_dirs/zoo')
     parser.add_argument('--out', default=None)
-    parser.add_argument('--skip-train', action='store_true',
-                        help='test and benchmark the existing checkpoints only')
+    parser.add_argument('--curves', default='results/curves',
+                        help='demo profile: where training scalars are copied ("" to skip)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed to train.py and test.py')
     parser.add_argument('--bench-repeats', type=int, default=10)
@@ -73,27 +256,13 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
                         help='device for the benchmark')
     args = parser.parse_args(argv)
-    profile = PROFILES[args.profile]
-    extra = ['--cfg-options', *args.cfg_options] if args.cfg_options else []
-    work_dirs = []
-    start = time.time()
-    for config in args.configs:
-        cfg = demo_config(config) if args.profile == 'demo' else config
-        name = osp.splitext(osp.basename(cfg))[0]
-        work_dir = osp.join(args.work_root, args.profile, name)
-        work_dirs.append(work_dir)
-        if not args.skip_train:
-            run(['tools/train.py', cfg, '--work-dir', work_dir, *extra])
-        checkpoint = checkpoint_to_test(osp.join(ROOT, work_dir))
-        run(['tools/test.py', cfg, checkpoint, '--work-dir', work_dir, *extra])
-        modes = ['--modes', args.bench_modes] if args.bench_modes else []
-        run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
-             '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
-             '--device', args.device, *modes, '--out', osp.join(work_dir, 'benchmark.json')])
-    out = args.out or osp.join('results', f'zoo_{args.profile}.csv')
-    run(['tools/analysis/collect_results.py', *work_dirs, '--out', out])
-    print(f'zoo ({args.profile}): {len(work_dirs)} configs in {(time.time() - start) / 60:.1f} min '
-          f'-> {out}')
+    if bool(args.profile) == args.bench_only:
+        parser.error('give --profile demo|full or --bench-only')
+    args.configs = args.configs or zoo_configs()
+    if args.bench_only:
+        run_bench_only(args)
+    else:
+        run_profile(args)
 
 
 if __name__ == '__main__':

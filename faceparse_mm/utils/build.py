@@ -114,3 +114,21 @@ def build_segmentor(config, offline: bool = True, init_weights: bool = False):
     if init_weights:
         model.init_weights()
     return model
+
+
+def training_only_modules(model) -> list[str]:
+    """Names of the segmentor's submodules that only training runs: ``auxiliary_head`` and
+    whatever the segmentor lists in a ``training_only`` attribute (e.g. a super-resolution
+    branch used only for an auxiliary loss)."""
+    names = ['auxiliary_head'] + [n for n in getattr(model, 'training_only', ())
+                                  if n != 'auxiliary_head']
+    return [n for n in names if getattr(model, n, None) is not None]
+
+
+def count_params(model) -> tuple[int, int]:
+    """(all parameters, inference parameters): the second leaves out
+    :func:`training_only_modules`."""
+    total = sum(p.numel() for p in model.parameters())
+    train_only = {id(p): p.numel() for n in training_only_modules(model)
+                  for p in getattr(model, n).parameters()}
+    return total, total - sum(train_only.values())

@@ -1,35 +1,106 @@
 import csv
+import json
 import os
-import time
+
+import pytest
+
+from tools import run_zoo as zoo
+from tools.run_zoo import (REFERENCE, arch_name, bench_rows, checkpoint_to_test, demo_config,
+                           is_complete, train_cmd, zoo_configs)
+
+TOY = 'tests/data/toy_config.py'
 
 
-def test_run_zoo_full_profile_on_toy_config(tool, tmp_path):
+def _rows(path):
+    with open(path) as f:
+        return {r['config']: r for r in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+def test_run_zoo_merges_rows_skips_complete_runs_and_forces(tool, tmp_path):
     out = tmp_path / 'zoo.csv'
-    start = time.perf_counter()
-    proc = tool('tools/run_zoo.py', '--profile', 'full', 'tests/data/toy_config.py',
-                '--work-root', str(tmp_path / 'zoo'), '--out', str(out), '--bench-repeats', '3',
-                '--bench-modes', 'eager,fold_bn', '--cfg-options', 'train_cfg.max_iters=2',
-                check=True)
-    assert time.perf_counter() - start < 120
-    assert 'zoo (full): 1 configs' in proc.stdout
-    (row,) = list(csv.DictReader(open(out)))
-    assert row['config'] == 'tests/data/toy_config.py' and row['iterations'] == '2'
-    assert float(row['mIoU']) >= 0 and int(row['params']) > 0 and float(row['latency_ms']) > 0
-    assert row['best_mode'] in ('eager', 'fold_bn')
-    assert (tmp_path / 'zoo' / 'full' / 'toy_config' / 'benchmark.json').exists()
+    with open(out, 'w') as f:  # a row of another architecture, made earlier
+        f.write('config,architecture,mF1,commit\nconfigs/other_celebamask.py,other,55.5,abc\n')
+    common = ['--profile', 'full', TOY, '--work-root', str(tmp_path / 'zoo'), '--out', str(out),
+              '--bench-repeats', '2', '--bench-modes', 'eager', '--cfg-options',
+              'train_cfg.max_iters=2']
+    proc = tool('tools/run_zoo.py', *common, check=True)
+    assert '1 configs (1 run, 0 already complete)' in proc.stdout
+    rows = _rows(out)
+    assert rows['configs/other_celebamask.py']['mF1'] == '55.5'  # kept
+    row = rows[TOY]
+    assert row['iterations'] == '2' and float(row['mIoU']) >= 0 and int(row['params']) > 0
+    assert float(row['latency_ms']) > 0 and row['best_mode'] == 'eager' and row['device']
+    assert row['commit'] and row['date']
+    assert row['command'] == ('python tools/run_zoo.py --profile full tests/data/toy_config.py '
+                              '--cfg-options train_cfg.max_iters=2')
+    run_dir = tmp_path / 'zoo' / 'full' / 'toy_config'
+    assert is_complete(str(run_dir))
+    first_date = json.loads((run_dir / 'test_metrics.json').read_text())['date']
+
+    proc = tool('tools/run_zoo.py', *common, check=True)  # complete: skipped, row kept
+    assert '(0 run, 1 already complete)' in proc.stdout and 'train.py' not in proc.stdout
+    assert _rows(out)[TOY]['date'] == row['date']
+
+    proc = tool('tools/run_zoo.py', *common, '--force', check=True)
+    assert '(1 run, 0 already complete)' in proc.stdout
+    assert json.loads((run_dir / 'test_metrics.json').read_text())['date'] >= first_date
+    assert set(_rows(out)) == {TOY, 'configs/other_celebamask.py'}
 
 
-def test_demo_profile_maps_to_demo_configs():
-    from tools.run_zoo import demo_config
-    assert demo_config('configs/bisenetv1_celebamask.py') == 'configs/demo/bisenetv1_demo.py'
-    assert demo_config('configs/bisenetv1-fp_celebamask.py') == 'configs/demo/bisenetv1-fp_demo.py'
+def test_an_interrupted_run_resumes_and_is_not_complete(tmp_path):
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
+    assert not is_complete(str(tmp_path))
+    cmd, python = train_cmd('c.py', 'w', [], 1, 'none', resume=True)
+    assert python and cmd == ['tools/train.py', 'c.py', '--work-dir', 'w', '--resume']
+    (tmp_path / 'test_metrics.json').write_text(json.dumps(dict(checkpoint='x', metrics={})))
+    assert not is_complete(str(tmp_path))  # no metrics: the test did not finish
+    (tmp_path / 'test_metrics.json').write_text(json.dumps(dict(checkpoint='x', metrics={'mF1': 1})))
+    assert is_complete(str(tmp_path))
+
+
+def test_gpus_and_launcher_reach_the_launch_scripts():
+    cmd, python = train_cmd('c.py', 'w', ['--cfg-options', 'a=1'], 4, 'none', resume=False)
+    assert not python
+    assert cmd == ['bash', 'tools/dist_train.sh', 'c.py', '4', '--work-dir', 'w',
+                   '--cfg-options', 'a=1']
+    cmd, _ = zoo.test_cmd('c.py', 'k.pth', 'w', [], 4, 'none')
+    assert cmd == ['bash', 'tools/dist_test.sh', 'c.py', 'k.pth', '4', '--work-dir', 'w']
+    cmd, python = zoo.test_cmd('c.py', 'k.pth', 'w', [], 1, 'slurm')
+    assert python and cmd[-2:] == ['--launcher', 'slurm']
+
+
+def test_configs_default_to_every_user_config_and_map_to_demo_variants():
+    configs = zoo_configs()
+    assert 'configs/bisenetv1_celebamask.py' in configs and REFERENCE in configs
+    assert all(c.endswith('_celebamask.py') for c in configs)
+    for c in configs:
+        assert demo_config(c) == f'configs/demo/{arch_name(c)}_demo.py'
     assert demo_config('configs/demo/bisenetv1_demo.py') == 'configs/demo/bisenetv1_demo.py'
+    assert arch_name('configs/bisenetv1-fp_celebamask.py') == 'bisenetv1-fp'
 
 
 def test_best_checkpoint_is_tested_when_kept(tmp_path):
-    from tools.run_zoo import checkpoint_to_test
     (tmp_path / 'iter_20.pth').write_bytes(b'')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_20.pth'))
     assert checkpoint_to_test(str(tmp_path)) == str(tmp_path / 'iter_20.pth')
     (tmp_path / 'best_mF1_iter_10.pth').write_bytes(b'')
     assert checkpoint_to_test(str(tmp_path)) == os.path.join(tmp_path, 'best_mF1_iter_10.pth')
+
+
+def test_benchmark_rows_are_relative_to_the_reference_of_the_same_run():
+    env = dict(device='cpu', device_name='Some CPU', torch_threads=2, torch='2.x', commit='abc',
+               date='2026-01-01T00:00:00')
+
+    def result(config, eager, best):
+        return dict(config=config, params=10, params_inference=8, flops=2e9, shape=[512, 512],
+                    latency_ms=best, best_mode='fold_bn',
+                    modes=dict(eager=dict(latency=dict(median_ms=eager))))
+    rows = bench_rows(dict(environment=env, results=[result(REFERENCE, 100.0, 80.0),
+                                                     result('configs/x_celebamask.py', 300, 240)]),
+                      'cmd')
+    ref, x = rows
+    assert ref['latency_vs_reference'] == 1.0 and x['latency_vs_reference'] == 3.0
+    assert x['latency_eager_ms'] == 300 and x['latency_best_ms'] == 240 and x['gmacs'] == 2.0
+    assert x['device_name'] == 'Some CPU' and x['torch_threads'] == 2 and x['command'] == 'cmd'
+    assert x['architecture'] == 'x' and x['shape'] == '512x512'

@@ -39,7 +39,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401
-from faceparse_mm.utils.build import build_segmentor  # noqa: E402
+from faceparse_mm.utils.build import build_segmentor, count_params  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 
 MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
@@ -67,13 +67,6 @@ class InferenceModule(torch.nn.Module):
         shape = tuple(x.shape[-2:])
         metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)] * x.shape[0]
         return self.segmentor.encode_decode(x, metas)
-
-
-def count_params(model) -> tuple[int, int]:
-    total = sum(p.numel() for p in model.parameters())
-    aux = getattr(model, 'auxiliary_head', None)
-    aux_n = sum(p.numel() for p in aux.parameters()) if aux is not None else 0
-    return total, total - aux_n
 
 
 def count_flops(module, x) -> int:

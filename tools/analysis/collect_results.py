@@ -1,12 +1,18 @@
 """Collect one results row per run directory into a CSV (the zoo's table; never typed by hand).
 
     python tools/analysis/collect_results.py WORK_DIRS [WORK_DIRS ...] --out results/NAME.csv
+        [--replace] [--command "how the runs were made"]
 
 A run directory is any folder holding ``test_metrics.json`` (written by ``tools/test.py``),
 ``benchmark.json`` (``tools/analysis/benchmark.py --out``) or a ``last_checkpoint``. Columns:
 config, architecture, dataset, iterations, aAcc, mAcc, mIoU, mF1, params, params_inference,
-flops (MACs), latency_ms, best_mode, device, commit, date, work_dir, then ``F1.<class>`` and
-``IoU.<class>``. Missing pieces leave empty cells.
+flops (MACs), latency_ms, best_mode, device, commit, date, command, work_dir, then ``F1.<class>``
+and ``IoU.<class>``. Missing pieces leave empty cells.
+
+The CSV grows row by row: rows are keyed by ``config``; a collected row replaces the existing
+row of its config and every other row stays as it was (``--replace`` writes only the collected
+rows). ``command`` is what produced the run: ``tools/run_zoo.py`` records it in the run
+directory (``zoo_run.json``); ``--command`` sets it for runs made by hand.
 """
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 BASE_COLUMNS = ['config', 'architecture', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
                 'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
-                'commit', 'date', 'work_dir']
+                'commit', 'date', 'command', 'work_dir']
+RUN_INFO = 'zoo_run.json'  # written by tools/run_zoo.py: the command that made the run
 MARKERS = ('test_metrics.json', 'benchmark.json', 'last_checkpoint')
 
 
@@ -93,6 +100,7 @@ def _architecture(config: str | None) -> str | None:
 
 def collect_row(run: str) -> dict:
     test = _load(osp.join(run, 'test_metrics.json')) or {}
+    info = _load(osp.join(run, RUN_INFO)) or {}
     bench = _load(osp.join(run, 'benchmark.json')) or {}
     bench_result = (bench.get('results') or [{}])[0]
     metrics = test.get('metrics') or {}
@@ -105,7 +113,7 @@ def collect_row(run: str) -> dict:
                device=(bench.get('environment') or {}).get('device_name'),
                commit=test.get('commit') or (bench.get('environment') or {}).get('commit'),
                date=test.get('date') or (bench.get('environment') or {}).get('date'),
-               work_dir=run)
+               command=info.get('command'), work_dir=run)
     for key, value in metrics.items():
         row[key] = value
     return row
@@ -115,16 +123,41 @@ def collect(roots) -> list[dict]:
     return [collect_row(run) for run in find_runs(roots)]
 
 
-def write_csv(rows: list[dict], out: str) -> None:
-    extra = sorted({k for r in rows for k in r} - set(BASE_COLUMNS),
-                   key=lambda k: (not k.startswith('F1.'), k))
-    columns = BASE_COLUMNS + extra
+def read_csv(path: str) -> list[dict]:
+    """The rows of an existing results CSV (empty cells as None); [] when there is no file."""
+    if not osp.isfile(path):
+        return []
+    with open(path, newline='') as f:
+        return [{k: (v if v != '' else None) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def merge_rows(old: list[dict], new: list[dict], key: str = 'config') -> list[dict]:
+    """``old`` with each row of ``new`` replacing the row of the same ``key`` (or added), sorted
+    by ``key``. A row without a key cannot be merged: ValueError."""
+    merged = {}
+    for row in old + new:
+        if not row.get(key):
+            raise ValueError(f'a results row has no {key!r}: {row}')
+        merged[row[key]] = row
+    return [merged[k] for k in sorted(merged)]
+
+
+def write_csv(rows: list[dict], out: str, merge: bool = False, key: str = 'config',
+              base_columns=BASE_COLUMNS) -> list[dict]:
+    """Write ``rows`` to ``out`` atomically; with ``merge``, into the rows already there (see
+    :func:`merge_rows`). Returns the rows written."""
+    if merge:
+        rows = merge_rows(read_csv(out), rows, key)
+    extra = sorted({k for r in rows for k in r} - set(base_columns),
+                   key=lambda k: (not k.startswith('F1.'), not k.startswith('IoU.'), k))
+    columns = list(base_columns) + extra
     with atomic_path(out) as tmp:
         with open(tmp, 'w', newline='') as f:
             writer = csv.DictWriter(f, fieldnames=columns, restval='')
             writer.writeheader()
             for r in rows:
                 writer.writerow({k: ('' if v is None else v) for k, v in r.items()})
+    return rows
 
 
 def main(argv=None):
@@ -132,13 +165,24 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', required=True, help='results/NAME.csv')
+    parser.add_argument('--replace', action='store_true',
+                        help='write only the collected rows (default: merge into --out)')
+    parser.add_argument('--command', help='the command that made the runs (for their rows)')
     args = parser.parse_args(argv)
     rows = collect(args.work_dirs)
     if not rows:
         print(f'error: no run directories under {args.work_dirs}', file=sys.stderr)
         sys.exit(2)
-    write_csv(rows, args.out)
-    print(f'{len(rows)} runs -> {args.out}')
+    if args.command:
+        for row in rows:
+            row['command'] = row.get('command') or args.command
+    missing = [r['work_dir'] for r in rows if not r.get('config')]
+    if missing:
+        print(f'error: no config recorded in {missing} (no test_metrics.json or benchmark.json)',
+              file=sys.stderr)
+        sys.exit(2)
+    written = write_csv(rows, args.out, merge=not args.replace)
+    print(f'{len(rows)} runs -> {args.out} ({len(written)} rows)')
 
 
 if __name__ == '__main__':
