@@ -49,11 +49,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
-from tools.analysis.collect_results import RUN_INFO, collect_row, write_csv  # noqa: E402
+from tools.analysis.collect_results import RUN_INFO, arch_info, collect_row, write_csv  # noqa: E402
 
 PROFILES = dict(demo=dict(shape=(128, 128), batch=8), full=dict(shape=(512, 512), batch=8))
 REFERENCE = 'configs/bisenetv1-fp_celebamask.py'
-BENCH_COLUMNS = ['config', 'architecture', 'params', 'params_inference', 'gmacs',
+BENCH_COLUMNS = ['config', 'architecture', 'family', 'params', 'params_inference', 'gmacs',
                  'latency_eager_ms', 'latency_best_ms', 'best_mode', 'latency_vs_reference',
                  'reference', 'shape', 'device', 'device_name', 'torch_threads', 'torch',
                  'commit', 'date', 'command']
@@ -198,7 +198,8 @@ def bench_rows(report: dict, command: str) -> list[dict]:
         eager = (r['modes'].get('eager') or {}).get('latency', {}).get('median_ms')
         best = r.get('latency_ms')
         rows.append(dict(
-            config=r['config'], architecture=arch_name(r['config']), params=r['params'],
+            config=r['config'], architecture=arch_name(r['config']),
+            family=arch_info(r['config']).get('family'), params=r['params'],
             params_inference=r['params_inference'], gmacs=round(r['flops'] / 1e9, 3),
             latency_eager_ms=None if eager is None else round(eager, 2),
             latency_best_ms=None if best is None else round(best, 2),

@@ -2,7 +2,6 @@ import csv
 import json
 
 from tools.analysis.collect_results import collect, write_csv
-from tools.analysis.make_leaderboard import render
 
 
 def _tree(root):
@@ -50,9 +49,22 @@ def test_collect_rows_and_csv(tmp_path):
     assert table[0]['F1.skin'] == '95.0' and table[1]['F1.skin'] == ''
     assert table[1]['latency_ms'] == '' and table[1]['mF1'] == '50.0'
     assert table[2]['mF1'] == '' and table[2]['iterations'] == '7' and table[2]['F1.skin'] == ''
-    assert list(table[0])[:8] == ['config', 'architecture', 'dataset', 'iterations', 'aAcc',
-                                  'mAcc', 'mIoU', 'mF1']
+    assert list(table[0])[:9] == ['config', 'architecture', 'family', 'dataset', 'iterations',
+                                  'aAcc', 'mAcc', 'mIoU', 'mF1']
     assert {'params', 'flops', 'latency_ms', 'commit', 'date', 'F1.skin', 'IoU.skin'} <= set(table[0])
-    md = render(str(out))
-    assert md.index('| bisenetv1 |') < md.index('| other |')  # sorted by mF1
-    assert '13,340,563' in md and 'do not edit by hand' in md
+
+
+def test_merge_replaces_only_the_rows_of_the_collected_configs(tmp_path):
+    out = tmp_path / 'zoo.csv'
+    write_csv([dict(config='configs/demo/a_demo.py', mF1=50.0, commit='old'),
+               dict(config='configs/demo/b_demo.py', mF1=40.0, commit='old')], str(out))
+    write_csv([dict(config='configs/demo/b_demo.py', mF1=45.0, commit='new', **{'F1.skin': 9})],
+              str(out), merge=True)
+    rows = {r['config']: r for r in csv.DictReader(open(out))}
+    assert rows['configs/demo/a_demo.py']['mF1'] == '50.0'
+    assert rows['configs/demo/a_demo.py']['commit'] == 'old'
+    assert rows['configs/demo/b_demo.py']['mF1'] == '45.0'
+    assert rows['configs/demo/b_demo.py']['commit'] == 'new'
+    assert rows['configs/demo/a_demo.py']['F1.skin'] == ''  # a column added by the new row
+    write_csv([dict(config='configs/demo/c_demo.py', mF1=1.0)], str(out))  # no merge: replaced
+    assert [r['config'] for r in csv.DictReader(open(out))] == ['configs/demo/c_demo.py']

@@ -30,7 +30,7 @@ from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-BASE_COLUMNS = ['config', 'architecture', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
+BASE_COLUMNS = ['config', 'architecture', 'family', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
                 'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
                 'commit', 'date', 'command', 'work_dir']
 RUN_INFO = 'zoo_run.json'  # written by tools/run_zoo.py: the command that made the run
@@ -52,6 +52,19 @@ def find_runs(roots) -> list[str]:
             if any(m in files for m in MARKERS):
                 runs.add(dirpath)
     return sorted(runs)
+
+
+def arch_info(config: str | None) -> dict:
+    """The model base's ``arch_info`` (title, family, paper) of ``config``; {} if unreadable."""
+    from mmengine.config import Config
+    for path in (config, osp.join(ROOT, config or '')):
+        if path and osp.isfile(path):
+            try:
+                return dict(Config.fromfile(path, import_custom_modules=False).get('arch_info')
+                            or {})
+            except Exception:  # an unreadable config leaves the cells empty
+                return {}
+    return {}
 
 
 def _config_max_iters(run, config):
@@ -105,7 +118,8 @@ def collect_row(run: str) -> dict:
     bench_result = (bench.get('results') or [{}])[0]
     metrics = test.get('metrics') or {}
     config = test.get('config') or bench_result.get('config')
-    row = dict(config=config, architecture=_architecture(config), dataset=_dataset(config),
+    row = dict(config=config, architecture=_architecture(config),
+               family=arch_info(config).get('family'), dataset=_dataset(config),
                iterations=_iterations(run, test, config),
                params=bench_result.get('params'), params_inference=bench_result.get('params_inference'),
                flops=bench_result.get('flops'), latency_ms=bench_result.get('latency_ms'),

@@ -3,6 +3,7 @@
 # FFM attention bottleneck 256->64->256 without BN, output convs without bias,
 # align_corners=True upsampling of the logits. 13,300,416 parameters with 19 classes.
 _base_ = ['./bisenetv1.py']
+arch_info = dict(title="BiSeNet V1, R18, face-parsing.PyTorch's (no spatial path)")
 model = dict(
     backbone=dict(spatial_path=False, ffm_attention_channels=64),
     decode_head=dict(conv_seg_bias=False, align_corners=True),

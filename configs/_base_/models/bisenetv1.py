@@ -1,6 +1,9 @@
 # BiSeNet V1 as in the paper: Spatial Path, ResNet-18 context path with
 # ARMs and global context, FFM (paper attention), main head + two auxiliary heads, OHEM CE
 # (thresh 0.7, min kept = batch x crop^2 / 16) on all three outputs.
+# what the zoo's tables and plots say about this model
+arch_info = dict(title='BiSeNet V1, R18, spatial path', family='real-time',
+                 paper='Yu et al., BiSeNet, ECCV 2018')
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
