@@ -8,8 +8,14 @@ from . import compat
 
 compat.apply()
 
+from . import (  # noqa: E402,F401
+    datasets,
+    engine,
+    evaluation,
+    models,
+    registry,  # noqa: E402,F401
+    visualization,
+)
 from .version import __version__  # noqa: E402
-from . import registry  # noqa: E402,F401
-from . import datasets, engine, evaluation, models, visualization  # noqa: E402,F401
 
 __all__ = ['__version__', 'compat', 'registry']

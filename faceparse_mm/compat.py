@@ -6,15 +6,15 @@ imported):
 1. **mmcv-lite.** mmcv-lite ships ``mmcv/ops/*.py`` but not the compiled ``mmcv._ext``, so
    ``import mmcv.ops`` fails, and with it ``import mmseg.models`` (mmseg 1.2.2 imports
    ``point_sample`` and ``sigmoid_focal_loss`` from ``mmcv.ops`` at module load). When ``mmcv._ext``
-   is missing we install a replacement ``mmcv.ops`` module that holds pure-PyTorch versions of the
-   ops mmseg needs at import time and raises :class:`ModuleNotFoundError` for every other name, which
-   is exactly what mmseg's optional imports (``CrissCrossAttention``, ``PSAMask``...) catch. With
-   full mmcv installed nothing is changed.
+   is missing we install a replacement ``mmcv.ops`` module that holds pure-PyTorch versions of
+   the ops mmseg needs at import time and raises :class:`ModuleNotFoundError` for every other
+   name, which is exactly what mmseg's optional imports (``CrissCrossAttention``, ``PSAMask``...)
+   catch. With full mmcv installed nothing is changed.
 
 2. **Safe checkpoints.** torch >= 2.6 loads with ``weights_only=True``; mmengine's own checkpoints
    then fail on :class:`mmengine.logging.HistoryBuffer` and numpy values in their ``meta``. We
-   allow-list exactly those types with :func:`torch.serialization.add_safe_globals`. ``weights_only``
-   stays ``True``: a checkpoint cannot run code when it is loaded.
+   allow-list exactly those types with :func:`torch.serialization.add_safe_globals`.
+   ``weights_only`` stays ``True``: a checkpoint cannot run code when it is loaded.
 """
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ def test_nan_loss_stops_naming_iteration_and_keeps_last_good_checkpoint(tool, tm
     assert 'Traceback' not in proc.stderr
     assert sorted(p.name for p in work.glob('*.pth')) == ['iter_2.pth']
     ckpt = torch.load(work / 'iter_2.pth', weights_only=True)
-    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+    weights = [v for v in ckpt['state_dict'].values() if v.is_floating_point()]
+    assert all(torch.isfinite(v).all() for v in weights)
 
 
 def _losses(work):

@@ -51,7 +51,8 @@ def main():
     print(f'time: training {train_s / 60:.1f} min, total {total_s / 60:.1f} min')
     print(f'logs and checkpoints: {work_dir}/')
     print(f'test metrics (json):  {work_dir}/test_metrics.json')
-    print(f'checkpoint:           {osp.relpath(checkpoint, ROOT) if osp.isabs(checkpoint) else checkpoint}')
+    shown = osp.relpath(checkpoint, ROOT) if osp.isabs(checkpoint) else checkpoint
+    print(f'checkpoint:           {shown}')
     if images:
         print(f'overlays ({len(images)}, image | ground truth | prediction): '
               f'{osp.relpath(osp.dirname(images[0]), ROOT)}/')

@@ -61,7 +61,8 @@ BENCH_COLUMNS = ['config', 'architecture', 'family', 'params', 'params_inference
 
 def zoo_configs() -> list[str]:
     """Every user-facing config, ``configs/*_celebamask.py``, relative to the repository."""
-    return sorted(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs', '*_celebamask.py')))
+    found = glob.glob(osp.join(ROOT, 'configs', '*_celebamask.py'))
+    return sorted(osp.relpath(p, ROOT) for p in found)
 
 
 def arch_name(config: str) -> str:
@@ -119,7 +120,8 @@ def train_cmd(cfg: str, work_dir: str, extra: list[str], gpus: int, launcher: st
     tail = ['--work-dir', work_dir, *(['--resume'] if resume else []), *extra]
     if gpus > 1:
         return ['bash', 'tools/dist_train.sh', cfg, str(gpus), *tail], False
-    return ['tools/train.py', cfg, *tail, *(['--launcher', launcher] if launcher != 'none' else [])], True
+    launch = ['--launcher', launcher] if launcher != 'none' else []
+    return ['tools/train.py', cfg, *tail, *launch], True
 
 
 def test_cmd(cfg: str, checkpoint: str, work_dir: str, extra: list[str], gpus: int,

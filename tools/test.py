@@ -1,4 +1,6 @@
-"""Evaluate a face parser: ``python tools/test.py CONFIG CHECKPOINT [--tta] [--out D] [--show-dir D]``.
+"""Evaluate a face parser.
+
+    python tools/test.py CONFIG CHECKPOINT [--tta] [--out D] [--show-dir D]
 
 The same arguments as mmsegmentation 1.x's ``tools/test.py``. The metrics are also written as JSON
 to ``WORK_DIR/test_metrics.json`` (with the config, checkpoint and whether TTA was used).
@@ -10,9 +12,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from mmengine.config import DictAction  # noqa: E402
 
+import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from faceparse_mm.errors import UserError  # noqa: E402
 from faceparse_mm.utils.cli import cli_errors, default_work_dir, load_config  # noqa: E402
 from faceparse_mm.utils.results import write_test_metrics  # noqa: E402
@@ -23,7 +25,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a face parser')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument('--work-dir',
+                        help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', type=str,
                         help='the directory to save the output prediction label maps')
     parser.add_argument('--show', action='store_true', help='show prediction results')

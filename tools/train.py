@@ -9,9 +9,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from mmengine.config import DictAction  # noqa: E402
 
+import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from faceparse_mm.errors import UserError  # noqa: E402
 from faceparse_mm.utils.cli import cli_errors, default_work_dir, load_config  # noqa: E402
 from faceparse_mm.utils.runtime import build_runner  # noqa: E402

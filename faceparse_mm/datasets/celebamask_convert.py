@@ -3,7 +3,8 @@
 Label maps: for image ``i``, the per-part masks
 ``CelebAMask-HQ-mask-anno/{i // 2000}/{i:05d}_{part}.png`` are painted in id order 1..18 (a later
 part overwrites an earlier one, so ``hat`` wins) into ``mask/{i}.png`` (8-bit, ids as in
-``class_table.CLASSES``). A mask pixel is "on" when its value is > 127 in any colour channel; masks may be 3-channel or single-channel; an absent file means an absent part.
+``class_table.CLASSES``). A mask pixel is "on" when its value is > 127 in any colour channel;
+masks may be 3-channel or single-channel; an absent file means an absent part.
 
 Splits: ``official`` joins CelebA's ``list_eval_partition.txt`` (``000001.jpg 0``; 0 train, 1 val,
 2 test) with ``CelebA-HQ-to-CelebA-mapping.txt`` on ``orig_file`` (its ``orig_idx`` is 0-based while

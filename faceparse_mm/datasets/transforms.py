@@ -113,7 +113,8 @@ class LoadImageAtLabelSize(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         if 'gt_seg_map' not in results:
-            raise KeyError('LoadImageAtLabelSize needs gt_seg_map: put LoadFaceAnnotations before it')
+            raise KeyError('LoadImageAtLabelSize needs gt_seg_map: '
+                           'put LoadFaceAnnotations before it')
         path = results['img_path']
         lh, lw = results['gt_seg_map'].shape[:2]
         try:
@@ -127,7 +128,8 @@ class LoadImageAtLabelSize(BaseTransform):
         if is_jpeg and data.rstrip(b'\x00')[-2:] != b'\xff\xd9':
             raise FaceDataError(f'image {path} is truncated (no JPEG end marker)')
         if w * lh != h * lw:
-            raise FaceDataError(f'image {path} is {w}x{h} but its label {results.get("seg_map_path")} '
+            raise FaceDataError(f'image {path} is {w}x{h} but its label '
+                                f'{results.get("seg_map_path")} '
                                 f'is {lw}x{lh}: the shapes do not match')
         factor = w // lw if w % lw == 0 else 1
         flag = _REDUCED.get(factor, cv2.IMREAD_COLOR) if is_jpeg else cv2.IMREAD_COLOR

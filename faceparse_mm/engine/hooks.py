@@ -16,14 +16,12 @@ import random
 
 import numpy as np
 import torch
-
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook, Hook
 
-from faceparse_mm.utils.io import write_text_atomic
-
 from faceparse_mm.registry import HOOKS
+from faceparse_mm.utils.io import write_text_atomic
 
 
 class NonFiniteLossError(FloatingPointError):

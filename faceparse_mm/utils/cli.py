@@ -50,8 +50,12 @@ def check_cfg_options(cfg: Config, options: dict | None) -> None:
             node = cfg._cfg_dict
             for part in parent.split('.') if parent else []:
                 node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
-            have = (sorted(node.keys()) if isinstance(node, (dict, ConfigDict))
-                    else f'{len(node)} items' if isinstance(node, (list, tuple)) else type(node).__name__)
+            if isinstance(node, (dict, ConfigDict)):
+                have = sorted(node.keys())
+            elif isinstance(node, (list, tuple)):
+                have = f'{len(node)} items'
+            else:
+                have = type(node).__name__
             raise UserError(f'--cfg-options key {key!r} does not exist in the config '
                             f'({missing!r} is missing; {parent or "the top level"} has: {have})')
 

@@ -39,7 +39,8 @@ def _call(model, sample):
 
 def _traced_pairs(model: nn.Module, sample) -> list[tuple[str, str]]:
     names = {m: n for n, m in model.named_modules()}
-    produced = {}  # id(output) -> (conv name, output kept alive so that its id is not reused, version)
+    # id(output) -> (conv name, output kept alive so that its id is not reused, version)
+    produced = {}
     conv_calls, bn_calls, consumers, links = {}, {}, {}, []
 
     def conv_hook(module, inputs, output):

@@ -11,7 +11,8 @@ from .io import write_json_atomic
 
 def git_commit(cwd: str | None = None) -> str | None:
     try:
-        out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=cwd or osp.dirname(__file__),
+        out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
+                             cwd=cwd or osp.dirname(__file__),
                              capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -30,7 +31,8 @@ def write_test_metrics(work_dir: str, metrics: dict, **info) -> str:
     """Write ``work_dir/test_metrics.json``: the metrics plus provenance (config, checkpoint,
     commit, date). NaN becomes null."""
     path = osp.join(work_dir, 'test_metrics.json')
-    record = dict(info, commit=git_commit(), date=datetime.datetime.now().isoformat(timespec='seconds'),
+    now = datetime.datetime.now().isoformat(timespec='seconds')
+    record = dict(info, commit=git_commit(), date=now,
                   metrics={k: _plain(v) for k, v in (metrics or {}).items()})
     write_json_atomic(path, record)
     return path

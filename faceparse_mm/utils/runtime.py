@@ -1,4 +1,4 @@
-"""Building the mmengine Runner from a config, shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Building the mmengine Runner from a config (``tools/train.py`` and ``tools/test.py``)."""
 from __future__ import annotations
 
 import torch

@@ -6,8 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from faceparse_mm.datasets.celebamask_convert import (ConversionError, convert, merge_parts,
-                                                      official_split, random_split)
+from faceparse_mm.datasets.celebamask_convert import (
+    ConversionError,
+    convert,
+    merge_parts,
+    official_split,
+    random_split,
+)
 from faceparse_mm.datasets.class_table import PART_NAMES
 
 S = 32  # mask size
@@ -67,7 +72,7 @@ def test_merge_is_exact_with_overlaps_soft_edges_and_absent_parts(tmp_path, chan
     assert any(sum(m.sum() for m in p.values()) > (_expected(p) > 0).sum() for p in truth.values())
 
 
-def test_merge_against_seed_style_palette_trick_differs(tmp_path):
+def test_merge_against_the_palette_trick_differs(tmp_path):
     """A mask that is on only in its green channel is on for us (> 127 in any channel)."""
     folder = tmp_path
     img = np.zeros((S, S, 3), np.uint8)
@@ -156,9 +161,11 @@ def test_corrupt_mask_names_file_and_skip_bad_reports(tmp_path):
     summary = convert(str(tmp_path), split='random', progress=False, skip_bad=True,
                       log=lambda m: None)
     assert summary['skipped'] == [1]
-    listed = [line.split()[0] for line in (tmp_path / 'splits' / 'skipped.txt').read_text().splitlines()]
+    skipped = (tmp_path / 'splits' / 'skipped.txt').read_text()
+    listed = [line.split()[0] for line in skipped.splitlines()]
     assert listed == ['1']
-    members = [m for k in ('train', 'val', 'test') for m in (tmp_path / 'splits' / f'{k}.txt').read_text().split()]
+    members = [m for k in ('train', 'val', 'test')
+               for m in (tmp_path / 'splits' / f'{k}.txt').read_text().split()]
     assert sorted(members) == ['0', '2']
 
 
@@ -173,4 +180,5 @@ def test_wrong_size_mask_names_file(tmp_path):
 
 def test_cli_one_line_error_for_missing_root(tool, tmp_path):
     proc = tool('tools/dataset_converters/celebamask_hq.py', str(tmp_path / 'nope'))
-    assert proc.returncode == 2 and 'does not exist' in proc.stderr and 'Traceback' not in proc.stderr
+    assert proc.returncode == 2 and 'does not exist' in proc.stderr
+    assert 'Traceback' not in proc.stderr

@@ -4,8 +4,12 @@ import pytest
 
 from faceparse_mm.datasets.celebamask_convert import convert
 from faceparse_mm.datasets.class_table import PART_NAMES as DATASET_PARTS
-from faceparse_mm.datasets.synthetic import (PART_NAMES, make_synthetic_celebamask, merge_masks,
-                                             render_face)
+from faceparse_mm.datasets.synthetic import (
+    PART_NAMES,
+    make_synthetic_celebamask,
+    merge_masks,
+    render_face,
+)
 
 
 def test_part_names_match_the_dataset():
@@ -35,7 +39,8 @@ def test_layout(release):
     assert [int(r[0]) for r in rows] == list(ids)
     assert all(r[2] == f'{int(r[1]) + 1:06d}.jpg' for r in rows)  # 0-based orig_idx
     assert {162769, 162770, 182636, 182637} <= {int(r[1]) for r in rows}
-    partition = dict(line.split() for line in (release / 'list_eval_partition.txt').read_text().splitlines())
+    lines = (release / 'list_eval_partition.txt').read_text().splitlines()
+    partition = dict(line.split() for line in lines)
     assert {r[2] for r in rows} == set(partition)
     assert partition['162770.jpg'] == '0' and partition['162771.jpg'] == '1'
     assert partition['182637.jpg'] == '1' and partition['182638.jpg'] == '2'
@@ -51,7 +56,8 @@ def test_deterministic_and_independent_of_nproc(tmp_path):
     assert files == sorted(p.relative_to(b) for p in b.rglob('*') if p.is_file())
     for rel in files:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
-    assert (a / 'CelebA-HQ-img' / '0.jpg').read_bytes() != (c / 'CelebA-HQ-img' / '0.jpg').read_bytes()
+    first = 'CelebA-HQ-img/0.jpg'
+    assert (a / first).read_bytes() != (c / first).read_bytes()
 
 
 def test_left_parts_on_image_right_and_image_aligned_with_masks():
@@ -81,7 +87,8 @@ def test_part_frequencies_are_plausible():
     for name in ('skin', 'nose', 'u_lip', 'l_lip', 'neck', 'l_eye', 'r_eye'):
         assert rate[name] > 0.97, name
     bands = {'hair': (0.85, 1.0), 'cloth': (0.8, 0.97), 'mouth': (0.3, 0.5), 'l_ear': (0.45, 0.85),
-             'eye_g': (0.12, 0.28), 'hat': (0.08, 0.22), 'ear_r': (0.06, 0.25), 'neck_l': (0.04, 0.17)}
+             'eye_g': (0.12, 0.28), 'hat': (0.08, 0.22), 'ear_r': (0.06, 0.25),
+             'neck_l': (0.04, 0.17)}
     for name, (lo, hi) in bands.items():
         assert lo <= rate[name] <= hi, (name, rate[name])
 
@@ -94,5 +101,6 @@ def test_converter_reproduces_the_generator_masks(release):
         _, masks = render_face(np.random.default_rng([3, i]), 96, 48)
         label = cv2.imread(str(release / 'mask' / f'{i}.png'), cv2.IMREAD_UNCHANGED)
         np.testing.assert_array_equal(label, merge_masks(masks, 48))
-    split = {k: (release / 'splits' / f'{k}.txt').read_text().split() for k in ('train', 'val', 'test')}
+    split = {k: (release / 'splits' / f'{k}.txt').read_text().split()
+             for k in ('train', 'val', 'test')}
     assert sum(map(len, split.values())) == 12 and all(split.values())

@@ -15,7 +15,8 @@ def _results(seed=0):
 def test_horizontal_flip_mirrors_and_swaps_each_pair():
     res = _results()
     seg = res['gt_seg_map'].copy()
-    out = FaceRandomFlip(prob=1.0, swap_seg_labels=FLIP_PAIRS)(dict(res, gt_seg_map=seg.copy(), img=res['img'].copy()))
+    flip = FaceRandomFlip(prob=1.0, swap_seg_labels=FLIP_PAIRS)
+    out = flip(dict(res, gt_seg_map=seg.copy(), img=res['img'].copy()))
     assert out['flip'] and out['flip_direction'] == 'horizontal'
     mirrored = seg[:, ::-1]
     for a, b in FLIP_PAIRS:
@@ -71,6 +72,7 @@ def test_load_image_at_label_size_aligns(tmp_path, factor):
     """A square drawn at the same place in image and label stays on the same pixels whatever the
     image/label size ratio (2 uses reduced JPEG decoding, 3 an exact resize)."""
     import cv2
+
     from faceparse_mm.datasets.transforms import LoadImageAtLabelSize
     size = 64
     img = np.zeros((size * factor, size * factor, 3), np.uint8)
@@ -111,7 +113,8 @@ def test_label_values_outside_classes_name_the_file(tmp_path):
 
 def test_truncated_png_label_names_the_file(tmp_path):
     from faceparse_mm.errors import FaceDataError
-    path = _label_file(tmp_path, np.random.default_rng(0).integers(0, 19, (64, 64)).astype(np.uint8))
+    label = np.random.default_rng(0).integers(0, 19, (64, 64)).astype(np.uint8)
+    path = _label_file(tmp_path, label)
     data = open(path, 'rb').read()
     open(path, 'wb').write(data[:len(data) // 2])
     with pytest.raises(FaceDataError, match='cannot read label .*l.png'):
@@ -120,6 +123,7 @@ def test_truncated_png_label_names_the_file(tmp_path):
 
 def test_truncated_jpeg_and_mismatched_size_name_the_file(tmp_path):
     import cv2
+
     from faceparse_mm.datasets.transforms import LoadImageAtLabelSize
     from faceparse_mm.errors import FaceDataError
     img = np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)

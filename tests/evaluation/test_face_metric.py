@@ -65,7 +65,8 @@ def test_metric_matches_independent_computation_with_nan_and_ignore():
 
 
 def test_confusion_matrix_agrees_with_bincount_formulas():
-    """The common numpy form: confusion = bincount(n * label + pred); class IoU = diag / (row + col -
+    """The common numpy form: confusion = bincount(n * label + pred); class IoU =
+    diag / (row + col -
     diag) with the denominator clamped to 1. Equal wherever the denominator is non-zero."""
     rng = np.random.default_rng(1)
     n = 19
@@ -74,7 +75,8 @@ def test_confusion_matrix_agrees_with_bincount_formulas():
     ref_conf = np.bincount(n * gt + pred, minlength=n * n).reshape(n, n)
     ours = confusion_matrix(pred, gt, n)
     np.testing.assert_array_equal(ours, ref_conf)
-    ref_iou = np.diag(ref_conf) / np.maximum(ref_conf.sum(1) + ref_conf.sum(0) - np.diag(ref_conf), 1)
+    diag = np.diag(ref_conf)
+    ref_iou = diag / np.maximum(ref_conf.sum(1) + ref_conf.sum(0) - diag, 1)
     from faceparse_mm.evaluation import metrics_from_confusion
     m = metrics_from_confusion(ours)
     defined = ~np.isnan(m['IoU'])

@@ -6,8 +6,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
-from faceparse_mm.models.modules import (AttentionRefinementModule, FeatureFusionModule,
-                                         SpatialPath)
+from faceparse_mm.models.modules import AttentionRefinementModule, FeatureFusionModule, SpatialPath
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.build import build_segmentor, replace_norm
 
@@ -54,8 +53,9 @@ def test_spatial_path_is_128_at_one_eighth():
 @pytest.mark.parametrize('spatial_path', [True, False])
 def test_backbone_outputs(spatial_path):
     backbone = MODELS.build(dict(type='FaceBiSeNetV1', spatial_path=spatial_path))
-    ffm, x16, x32 = backbone(torch.randn(2, 3, 64, 64))
-    assert ffm.shape == (2, 256, 8, 8) and x16.shape == (2, 128, 8, 8) and x32.shape == (2, 128, 4, 4)
+    ffm, feat_s8, feat_s16 = backbone(torch.randn(2, 3, 64, 64))
+    assert ffm.shape == (2, 256, 8, 8) and feat_s8.shape == (2, 128, 8, 8)
+    assert feat_s16.shape == (2, 128, 4, 4)
     assert (backbone.spatial_path is not None) == spatial_path
 
 
@@ -79,8 +79,8 @@ def _batch(n=2, size=64):
         s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, size, size)))
         s.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size)))
         samples.append(s)
-    return dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(n)],
-                data_samples=samples)
+    inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
 
 
 SEED = 'configs/_base_/models/bisenetv1.py'

@@ -2,13 +2,13 @@
 it sees, r_eye (5) on the left half, like a face parser looking at a face centred in the image."""
 import numpy as np
 import torch
-from mmengine.config import ConfigDict
 from mmcv.transforms import Compose
+from mmengine.config import ConfigDict
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors.seg_tta import SegTTAModel
 
 from faceparse_mm.datasets import FLIP_PAIRS
-from faceparse_mm.models.segmentors import FaceSegTTAModel, swap_channels
+from faceparse_mm.models.segmentors import swap_channels
 from faceparse_mm.registry import MODELS
 
 
@@ -60,7 +60,8 @@ def _tta_batch():
 def test_flip_tta_swaps_left_right_channels():
     from mmengine.registry import init_default_scope
     init_default_scope('faceparse_mm')
-    face_tta = MODELS.build(dict(type='FaceSegTTAModel', flip_pairs=FLIP_PAIRS, module=_segmentor()))
+    face_tta = MODELS.build(dict(type='FaceSegTTAModel', flip_pairs=FLIP_PAIRS,
+                                 module=_segmentor()))
     pred = face_tta.test_step(_tta_batch())[0].pred_sem_seg.data[0]
     expected = torch.where(torch.arange(10) >= 5, 4, 5).expand(8, 10)
     assert torch.equal(pred, expected)

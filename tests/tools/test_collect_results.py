@@ -51,7 +51,8 @@ def test_collect_rows_and_csv(tmp_path):
     assert table[2]['mF1'] == '' and table[2]['iterations'] == '7' and table[2]['F1.skin'] == ''
     assert list(table[0])[:9] == ['config', 'architecture', 'family', 'dataset', 'iterations',
                                   'aAcc', 'mAcc', 'mIoU', 'mF1']
-    assert {'params', 'flops', 'latency_ms', 'commit', 'date', 'F1.skin', 'IoU.skin'} <= set(table[0])
+    expected = {'params', 'flops', 'latency_ms', 'commit', 'date', 'F1.skin', 'IoU.skin'}
+    assert expected <= set(table[0])
 
 
 def test_merge_replaces_only_the_rows_of_the_collected_configs(tmp_path):

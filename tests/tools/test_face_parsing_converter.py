@@ -101,7 +101,8 @@ def test_unknown_and_missing_keys_are_listed(source, reference):
         convert(bad, reference)
     missing = dict(source)
     del missing['ffm.conv2.weight']
-    with pytest.raises(UserError, match=r"model keys with no source: \['backbone.ffm.conv2.weight'\]"):
+    message = r"model keys with no source: \['backbone.ffm.conv2.weight'\]"
+    with pytest.raises(UserError, match=message):
         convert(missing, reference)
     wrong = dict(source)
     wrong['conv_out.conv_out.weight'] = torch.zeros(18, 256, 1, 1)  # 18 classes
@@ -122,5 +123,6 @@ def test_cli_round_trip(tool, tmp_path, source):
     assert '191 tensors' in proc.stdout
     ckpt = torch.load(dst, weights_only=True)
     assert ckpt['meta']['source'] == '79999_iter.pth' and len(ckpt['state_dict']) == 191
-    bad = tool('tools/model_converters/face_parsing_pytorch.py', str(tmp_path / 'nope.pth'), str(dst))
+    bad = tool('tools/model_converters/face_parsing_pytorch.py', str(tmp_path / 'nope.pth'),
+               str(dst))
     assert bad.returncode == 2 and 'not found' in bad.stderr

@@ -2,11 +2,17 @@ import csv
 import json
 import os
 
-import pytest
-
 from tools import run_zoo as zoo
-from tools.run_zoo import (REFERENCE, arch_name, bench_rows, checkpoint_to_test, demo_config,
-                           is_complete, train_cmd, zoo_configs)
+from tools.run_zoo import (
+    REFERENCE,
+    arch_name,
+    bench_rows,
+    checkpoint_to_test,
+    demo_config,
+    is_complete,
+    train_cmd,
+    zoo_configs,
+)
 
 TOY = 'tests/data/toy_config.py'
 
@@ -16,7 +22,6 @@ def _rows(path):
         return {r['config']: r for r in csv.DictReader(f)}
 
 
-@pytest.mark.slow
 def test_run_zoo_merges_rows_skips_complete_runs_and_forces(tool, tmp_path):
     out = tmp_path / 'zoo.csv'
     with open(out, 'w') as f:  # a row of another architecture, made earlier
@@ -55,7 +60,8 @@ def test_an_interrupted_run_resumes_and_is_not_complete(tmp_path):
     assert python and cmd == ['tools/train.py', 'c.py', '--work-dir', 'w', '--resume']
     (tmp_path / 'test_metrics.json').write_text(json.dumps(dict(checkpoint='x', metrics={})))
     assert not is_complete(str(tmp_path))  # no metrics: the test did not finish
-    (tmp_path / 'test_metrics.json').write_text(json.dumps(dict(checkpoint='x', metrics={'mF1': 1})))
+    done = dict(checkpoint='x', metrics={'mF1': 1})
+    (tmp_path / 'test_metrics.json').write_text(json.dumps(done))
     assert is_complete(str(tmp_path))
 
 

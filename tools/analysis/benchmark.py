@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os.path as osp
 import platform
 import statistics
@@ -40,6 +39,7 @@ import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401
 from faceparse_mm.utils.build import build_segmentor, count_params  # noqa: E402
+from faceparse_mm.utils.fuse import fold_bn  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 
 MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
@@ -111,20 +111,21 @@ def matmul_gflops(device, n: int = 2048, repeats: int = 5) -> float:
 
 def prepare(mode: str, module, sample):
     """(callable, input transform) for an inference mode, or raise if unavailable."""
-    from faceparse_mm.utils.fuse import fold_bn
     m = module
     if 'fold_bn' in mode:
         m = fold_bn(module, sample)
-    to_input = (lambda t: t)
-    if 'channels_last' in mode:
+    channels_last = 'channels_last' in mode
+    if channels_last:
         m = copy.deepcopy(m) if m is module else m
         m = m.to(memory_format=torch.channels_last)
-        to_input = (lambda t: t.contiguous(memory_format=torch.channels_last))
     if mode == 'compile':
         torch._dynamo.reset()
         m = torch.compile(copy.deepcopy(module))
         with torch.inference_mode():
             m(sample)  # compile now so that failures show here
+
+    def to_input(t):
+        return t.contiguous(memory_format=torch.channels_last) if channels_last else t
     return m, to_input
 
 

@@ -7,7 +7,8 @@
         Images/s of a config's data pipeline in one process (= per dataloader worker).
 
 The palette method, as widely copied CelebAMask-HQ preprocessing scripts do it: for every image,
-for every part, ``PIL.Image.open(mask).convert('P')`` then ``label[mask == 225] = id`` into a float array, then
+for every part, ``PIL.Image.open(mask).convert('P')`` then ``label[mask == 225] = id`` into a
+float array, then
 ``cv2.imwrite``, one image after another.
 """
 import argparse
@@ -41,7 +42,12 @@ def palette_method(root, out_dir, ids, size):
 
 
 def bench_converter(args):
-    from faceparse_mm.datasets.celebamask_convert import _detect_size, convert, scan_images, scan_masks
+    from faceparse_mm.datasets.celebamask_convert import (
+        _detect_size,
+        convert,
+        scan_images,
+        scan_masks,
+    )
     root = args.root
     ids = sorted(scan_images(root))[:args.limit or None]
     size = _detect_size(scan_masks(root))

@@ -30,7 +30,8 @@ from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-BASE_COLUMNS = ['config', 'architecture', 'family', 'dataset', 'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1',
+BASE_COLUMNS = ['config', 'architecture', 'family', 'dataset', 'iterations', 'aAcc', 'mAcc',
+                'mIoU', 'mF1',
                 'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
                 'commit', 'date', 'command', 'work_dir']
 RUN_INFO = 'zoo_run.json'  # written by tools/run_zoo.py: the command that made the run
@@ -121,7 +122,8 @@ def collect_row(run: str) -> dict:
     row = dict(config=config, architecture=_architecture(config),
                family=arch_info(config).get('family'), dataset=_dataset(config),
                iterations=_iterations(run, test, config),
-               params=bench_result.get('params'), params_inference=bench_result.get('params_inference'),
+               params=bench_result.get('params'),
+               params_inference=bench_result.get('params_inference'),
                flops=bench_result.get('flops'), latency_ms=bench_result.get('latency_ms'),
                best_mode=bench_result.get('best_mode'),
                device=(bench.get('environment') or {}).get('device_name'),

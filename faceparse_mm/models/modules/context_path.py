@@ -5,7 +5,8 @@ global context g = ConvBNReLU1x1(GAP(C5)) (N, 128, 1, 1);
 feat_s16 = ConvBNReLU3x3(up(ARM(C5) + g, to C4 size))       (N, 128, H/16, W/16);
 feat_s8 = ConvBNReLU3x3(up(ARM(C4) + feat_s16, to C3 size))  (N, 128, H/8, W/8).
 Returns (C3, feat_s8, feat_s16), named by their stride. The ResNet-18 is torchvision's layout
-(plain 7x7 stem; keys ``conv1``, ``bn1``, ``layer1..4``) so ImageNet torchvision weights load through ``resnet_init_cfg``; the
+(plain 7x7 stem; keys ``conv1``, ``bn1``, ``layer1..4``) so ImageNet torchvision weights load
+through ``resnet_init_cfg``; the
 other names follow face-parsing.PyTorch. ``ContextPath`` is a ``BaseModule`` so that
 ``init_weights()`` of an enclosing model reaches the ResNet's ``init_cfg``.
 """

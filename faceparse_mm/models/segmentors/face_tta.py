@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import List, Sequence
 
 import torch
-
 from mmseg.models.segmentors.seg_tta import SegTTAModel
 from mmseg.utils import SampleList
 
