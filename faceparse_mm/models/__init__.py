@@ -1,1 +1,1 @@
-from . import backbones, decode_heads, losses, modules, necks, segmentors  # noqa: F401
+from . import backbones, decode_heads, losses, modules, segmentors  # noqa: F401
