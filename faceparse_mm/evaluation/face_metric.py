@@ -26,6 +26,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from PIL import Image
+from prettytable import PrettyTable
 
 from faceparse_mm.registry import METRICS
 
@@ -136,7 +137,6 @@ class FaceParsingMetric(BaseMetric):
 
     @staticmethod
     def _log_table(classes, m) -> None:
-        from prettytable import PrettyTable
         table = PrettyTable()
         table.field_names = ['Class', 'Acc', 'IoU', 'F1']
         for i, name in enumerate(classes):

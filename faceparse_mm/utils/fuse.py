@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from mmcv.cnn import ConvModule
 from torch import nn
 
 
@@ -73,10 +74,6 @@ def _traced_pairs(model: nn.Module, sample) -> list[tuple[str, str]]:
 
 
 def _structural_pairs(model: nn.Module) -> list[tuple[str, str]]:
-    try:
-        from mmcv.cnn import ConvModule
-    except ImportError:  # pragma: no cover - mmcv is a dependency
-        ConvModule = ()
     pairs = []
     for name, m in model.named_modules():
         prefix = f'{name}.' if name else ''
@@ -106,10 +103,6 @@ def _fold_into(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
 
 
 def _remove_placeholders(model: nn.Module) -> None:
-    try:
-        from mmcv.cnn import ConvModule
-    except ImportError:  # pragma: no cover
-        ConvModule = ()
     for m in list(model.modules()):
         if isinstance(m, ConvModule) and m.with_norm and isinstance(m.norm, _FoldedBN):
             delattr(m, m.norm_name)

@@ -26,6 +26,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mmengine.config import Config  # noqa: E402
+
 from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -57,7 +59,6 @@ def find_runs(roots) -> list[str]:
 
 def arch_info(config: str | None) -> dict:
     """The model base's ``arch_info`` (title, family, paper) of ``config``; {} if unreadable."""
-    from mmengine.config import Config
     for path in (config, osp.join(ROOT, config or '')):
         if path and osp.isfile(path):
             try:
@@ -71,7 +72,6 @@ def arch_info(config: str | None) -> dict:
 def _config_max_iters(run, config):
     """``train_cfg.max_iters`` of the config the run used: the copy mmengine dumps into the work
     dir (it includes ``--cfg-options``), else the config file itself."""
-    from mmengine.config import Config
     candidates = [osp.join(run, osp.basename(config))] if config else []
     candidates += [config, osp.join(ROOT, config)] if config else []
     for path in candidates:
