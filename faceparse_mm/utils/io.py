@@ -7,6 +7,16 @@ import os
 import tempfile
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# read once at import: os.umask can only be read by setting it, which is not thread-safe
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str):
     """Yield a temporary path in the same directory; rename it to ``path`` on success."""
@@ -15,6 +25,7 @@ def atomic_path(path: str):
     base, ext = os.path.splitext(os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix=f'.tmp{ext}', dir=directory)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file gets the usual mode
     try:
         yield tmp
         os.replace(tmp, path)
