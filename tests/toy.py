@@ -1,8 +1,10 @@
-"""Toy modules for tests: a registered one-conv backbone and an in-memory dataset of random
-32x32 images whose label is a function of the image (so a model can learn it)."""
+"""Toy modules for tests: a registered one-conv backbone, an in-memory dataset of random
+32x32 images whose label is a function of the image (so a model can learn it), and a
+segmentor that labels by position (for flip TTA)."""
 import numpy as np
 import torch
 from mmengine.structures import PixelData
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.structures import SegDataSample
 from torch import nn
 
@@ -62,3 +64,24 @@ class ToyNaNAtLoss(nn.Module):
     @property
     def loss_name(self):
         return self._loss_name
+
+
+@MODELS.register_module(force=True)
+class IdentityBackbone(torch.nn.Module):
+    def forward(self, x):
+        return [x]
+
+
+@MODELS.register_module(force=True)
+class RightHalfIsLeftEyeHead(BaseDecodeHead):
+    def __init__(self, **kwargs):
+        super().__init__(in_channels=3, channels=4, num_classes=19, **kwargs)
+
+    def forward(self, inputs):
+        x = inputs[0]
+        n, _, h, w = x.shape
+        logits = torch.zeros(n, 19, h, w)
+        right = (torch.arange(w) >= w // 2).float().view(1, 1, w)
+        logits[:, 4] = 2 * right - 1
+        logits[:, 5] = 1 - 2 * right
+        return logits

@@ -5,7 +5,8 @@ from tools.run_zoo import zoo_configs
 
 
 def test_readme_and_docs_are_what_the_results_files_give():
-    """README's model table and docs/results.md are generated: edit the results, not the docs."""
+    """README's model table, docs/results.md and docs/protocol.md are generated: edit the results
+    (or the protocol), not the docs."""
     for path, text in lb.outputs(lb.osp.join(lb.ROOT, 'README.md'),
                                  lb.osp.join(lb.ROOT, 'docs', 'results.md')).items():
         assert open(path).read() == text, (

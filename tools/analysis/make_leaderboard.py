@@ -5,8 +5,9 @@
 Reads ``results/zoo_benchmark.csv`` (cost at 512x512, ``tools/run_zoo.py --bench-only``),
 ``results/zoo_demo.csv`` (demo profile) and ``results/zoo_full.csv`` (full profile, when it
 exists), and each model base's ``arch_info`` (title, family), for every
-``configs/*_celebamask.py``. Writes the model table between the markers in ``README.md`` and the
-leaderboards in ``docs/results.md``. Nothing in either is typed by hand; ``--check`` exits with
+``configs/*_celebamask.py``. Writes the model table between the markers in ``README.md``, the
+leaderboards in ``docs/results.md`` and the protocol table (``faceparse_mm/protocol.py`` and
+every config's declared departures) in ``docs/protocol.md``. Nothing in either is typed by hand; ``--check`` exits with
 status 1 when a file differs from what the results files give (``tests/tools/test_leaderboard.py``
 does the same check).
 """
@@ -20,6 +21,9 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from mmengine.config import Config  # noqa: E402
+
+from faceparse_mm import protocol  # noqa: E402
 from faceparse_mm.utils.io import write_text_atomic  # noqa: E402
 from tools.analysis.collect_results import arch_info, read_csv  # noqa: E402
 from tools.run_zoo import arch_name, zoo_configs  # noqa: E402
@@ -151,12 +155,19 @@ def render_results() -> str:
     return '\n'.join(lines)
 
 
-def outputs(readme: str, docs: str) -> dict[str, str]:
+def render_protocol() -> str:
+    configs = {c: Config.fromfile(osp.join(ROOT, c), import_custom_modules=False)
+               for c in zoo_configs()}
+    return protocol.render_table(configs)
+
+
+def outputs(readme: str, docs: str, protocol_doc: str | None = None) -> dict[str, str]:
     """{path: the text it should have}."""
     with open(readme) as f:
         text = f.read()
+    protocol_doc = protocol_doc or osp.join(osp.dirname(docs), 'protocol.md')
     return {readme: replace_between_markers(text, model_table(), readme),
-            docs: render_results()}
+            docs: render_results(), protocol_doc: render_protocol()}
 
 
 def main(argv=None):
