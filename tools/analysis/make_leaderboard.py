@@ -7,9 +7,9 @@ Reads ``results/zoo_benchmark.csv`` (cost at 512x512, ``tools/run_zoo.py --bench
 exists), and each model base's ``arch_info`` (title, family), for every
 ``configs/*_celebamask.py``. Writes the model table between the markers in ``README.md``, the
 leaderboards in ``docs/results.md`` and the protocol table (``faceparse_mm/protocol.py`` and
-every config's declared departures) in ``docs/protocol.md``. Nothing in either is typed by hand; ``--check`` exits with
-status 1 when a file differs from what the results files give (``tests/tools/test_leaderboard.py``
-does the same check).
+every config's declared departures) in ``docs/protocol.md``. Nothing in them is typed by hand;
+``--check`` exits with status 1 when a file differs from what the results files give
+(``tests/tools/test_leaderboard.py`` does the same check).
 """
 from __future__ import annotations
 
