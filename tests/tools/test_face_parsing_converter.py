@@ -126,3 +126,47 @@ def test_cli_round_trip(tool, tmp_path, source):
     bad = tool('tools/model_converters/face_parsing_pytorch.py', str(tmp_path / 'nope.pth'),
                str(dst))
     assert bad.returncode == 2 and 'not found' in bad.stderr
+
+
+FACE = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_face_outputs.json')
+
+
+def test_converted_model_gives_the_authors_outputs_from_an_image_file(tmp_path):
+    """The authors' BiSeNet (their model.py and test.py preprocessing, run once outside this repo)
+    produced the stored main and auxiliary outputs from a PNG file; the converted checkpoint in
+    our fp config, fed the same file through the config's own test pipeline and data
+    preprocessor, must reproduce all three: the main logits and each auxiliary head in its slot."""
+    import cv2
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from torch.nn.functional import interpolate
+
+    ref = json.load(open(FACE))
+    config = os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py')
+    cfg = Config.fromfile(config)
+    init_default_scope('faceparse_mm')
+    label = str(tmp_path / 'label.png')
+    cv2.imwrite(label, torch.zeros(64, 64, dtype=torch.uint8).numpy())
+    packed = Compose(cfg.test_dataloader.dataset.pipeline)(dict(
+        img_path=os.path.join(ROOT, ref['image']), seg_map_path=label, seg_fields=[],
+        reduce_zero_label=False))
+    model = build_segmentor(cfg)
+    model.load_state_dict(convert(formula_state_dict(json.load(open(KEYS))['keys'])), strict=True)
+    model.eval()
+    with torch.no_grad():
+        x = model.data_preprocessor(dict(inputs=[packed['inputs']],
+                                         data_samples=[packed['data_samples']]), False)['inputs']
+        assert list(x.shape) == ref['input_shape']
+        torch.testing.assert_close(x.mean((0, 2, 3)), torch.tensor(ref['input_mean_per_channel']),
+                                   atol=1e-5, rtol=0)
+        metas = [dict(img_shape=(64, 64), pad_shape=(64, 64), ori_shape=(64, 64))]
+        logits = model.encode_decode(x, metas)
+        feats = model.extract_feat(x)
+        aux = [interpolate(head(feats), size=(64, 64), mode='bilinear', align_corners=True)
+               for head in model.auxiliary_head]
+    for ours, theirs in ((logits, 'feat_out'), (aux[0], 'feat_out16'), (aux[1], 'feat_out32')):
+        expected = torch.tensor(ref[theirs])
+        assert expected.shape == (19, 8, 8)
+        torch.testing.assert_close(ours[0, :, ::8, ::8], expected, atol=1e-4, rtol=1e-4,
+                                   msg=f'{theirs} differs')
