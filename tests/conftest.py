@@ -29,7 +29,8 @@ def tool():
 
 # whole processes (tools run in subprocesses, DDP, kill -9, the notebook kernel): seconds to a
 # minute each. CI runs everything (`make test`); `make test-fast` leaves these out.
-SLOW_MODULES = {'test_distributed.py', 'test_resume_after_kill.py', 'test_results_notebook.py'}
+SLOW_MODULES = {'test_distributed.py', 'test_resume_after_kill.py', 'test_results_notebook.py',
+                'test_checkpoint_meta.py'}
 
 
 def pytest_collection_modifyitems(config, items):

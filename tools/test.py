@@ -16,7 +16,12 @@ from mmengine.config import DictAction  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from faceparse_mm.errors import UserError  # noqa: E402
-from faceparse_mm.utils.cli import cli_errors, default_work_dir, load_config  # noqa: E402
+from faceparse_mm.utils.cli import (  # noqa: E402
+    check_checkpoint_classes,
+    cli_errors,
+    default_work_dir,
+    load_config,
+)
 from faceparse_mm.utils.results import write_test_metrics  # noqa: E402
 from faceparse_mm.utils.runtime import build_runner  # noqa: E402
 
@@ -70,6 +75,9 @@ def main(argv=None):
             cfg.work_dir = args.work_dir
         elif cfg.get('work_dir', None) is None:
             cfg.work_dir = default_work_dir(args.config)
+        note = check_checkpoint_classes(cfg, args.checkpoint)
+        if note:
+            print(f'warning: {note}', file=sys.stderr)
         cfg.load_from = args.checkpoint
         if args.show or args.show_dir:
             cfg = trigger_visualization_hook(cfg, args)

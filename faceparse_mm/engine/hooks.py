@@ -59,7 +59,9 @@ class AtomicCheckpointHook(CheckpointHook):
     ``iter_N.pth`` and, with ``max_keep_ckpts=1``, no complete checkpoint at all. Here the new
     checkpoint is written to a hidden temporary name and renamed, ``last_checkpoint`` is replaced
     atomically, and only then is the oldest checkpoint deleted. ``--resume`` therefore always
-    finds a complete checkpoint, and a partial file is never named by ``last_checkpoint``.
+    finds a complete checkpoint, and a partial file is never named by ``last_checkpoint``. The
+    best checkpoint (``save_best``) is handled the same way: the new ``best_*.pth`` is complete
+    under its name before the previous best one is deleted.
 
     It also stores the main process's random states (torch, numpy, python) in every checkpoint
     and restores them at the first iteration after a resume (after mmengine has replayed the
@@ -82,6 +84,41 @@ class AtomicCheckpointHook(CheckpointHook):
             torch.set_rng_state(state['torch'])
             np.random.set_state(state['numpy'])
             random.setstate(state['python'])
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's best-checkpoint logic with the write made atomic and the deletion of the
+        previous best checkpoint deferred until the new one is complete."""
+        if not self.save_best or not isinstance(self.file_backend, LocalBackend):
+            return super()._save_best_checkpoint(runner, metrics)
+        backend, deferred = self.file_backend, []
+        save = runner.save_checkpoint
+
+        def save_atomic(out_dir, filename, *args, **kwargs):
+            partial = f'.{filename}.partial'
+            save(out_dir, partial, *args, **kwargs)
+            if is_main_process():
+                os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+        patched = [(backend, 'remove', deferred.append), (backend, 'rmtree', deferred.append),
+                   (runner, 'save_checkpoint', save_atomic)]
+        saved = [(obj, name, vars(obj).get(name)) for obj, name, _ in patched]
+        for obj, name, value in patched:  # instance attributes shadow the methods
+            setattr(obj, name, value)
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            for obj, name, value in saved:
+                if value is None:
+                    delattr(obj, name)
+                else:
+                    setattr(obj, name, value)
+        keep = {getattr(self, 'best_ckpt_path', None), self.last_ckpt,
+                *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in deferred:
+            if path not in keep and backend.isfile(path):
+                backend.remove(path)
+            elif path not in keep and backend.isdir(path):
+                backend.rmtree(path)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         stale = None

@@ -11,7 +11,7 @@ import sys
 
 from mmengine.config import Config, ConfigDict
 
-from faceparse_mm.compat import unsafe_checkpoint_message
+from faceparse_mm.compat import load_checkpoint, unsafe_checkpoint_message
 from faceparse_mm.errors import FaceDataError, FaceParseError, UserError
 from faceparse_mm.registry import DATASETS, MODELS, TRANSFORMS
 
@@ -106,9 +106,7 @@ def check_num_classes(cfg: Config) -> None:
     heads = list(iter_heads(cfg.get('model', None)))
     for split in ('train', 'val', 'test'):
         dataset = (cfg.get(f'{split}_dataloader', None) or {}).get('dataset', None) or {}
-        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
-        classes = (dataset.get('metainfo') or {}).get('classes') or (
-            getattr(cls, 'METAINFO', {}) or {}).get('classes')
+        classes = dataset_classes(cfg, split)
         if not classes:
             continue
         for place, head in heads:
@@ -117,6 +115,36 @@ def check_num_classes(cfg: Config) -> None:
                 raise UserError(f'{place}.num_classes={head["num_classes"]} but '
                                 f'{split}_dataloader.dataset ({dataset.get("type")}) has '
                                 f'{len(classes)} classes')
+
+
+def dataset_classes(cfg: Config, split: str = 'test') -> tuple | None:
+    """The class names of ``{split}_dataloader.dataset``: its ``metainfo`` or its type's."""
+    dataset = (cfg.get(f'{split}_dataloader', None) or {}).get('dataset', None) or {}
+    cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+    classes = (dataset.get('metainfo') or {}).get('classes') or (
+        getattr(cls, 'METAINFO', {}) or {}).get('classes')
+    return tuple(classes) if classes else None
+
+
+def check_checkpoint_classes(cfg: Config, checkpoint: str) -> str | None:
+    """A checkpoint names the classes it was trained on (``meta.dataset_meta.classes``, stored by
+    mmengine at save time and by our converters); they must be the classes the config evaluates,
+    in the same order. Raises :class:`UserError` when they differ; returns a note when the
+    checkpoint does not say (e.g. a third-party file), else None."""
+    state = load_checkpoint(checkpoint)
+    meta = state.get('meta') if isinstance(state, dict) else None
+    trained = ((meta or {}).get('dataset_meta') or {}).get('classes')
+    expected = dataset_classes(cfg)
+    if trained is None or expected is None:
+        return (f'{checkpoint} does not name the classes it was trained on '
+                f'(no meta.dataset_meta.classes): their order cannot be checked')
+    if tuple(trained) != expected:
+        differ = [f'{i}: {a!r} vs {b!r}' for i, (a, b) in enumerate(zip(trained, expected))
+                  if a != b]
+        raise UserError(f'checkpoint {checkpoint} was trained on {len(trained)} classes that are '
+                        f'not the {len(expected)} classes the config evaluates (checkpoint vs '
+                        f'config: {", ".join(differ[:5]) or "different counts"})')
+    return None
 
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:

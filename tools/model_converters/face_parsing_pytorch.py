@@ -17,6 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 from faceparse_mm.compat import load_checkpoint  # noqa: E402
+from faceparse_mm.datasets.class_table import CLASSES, PALETTE  # noqa: E402
 from faceparse_mm.errors import UserError  # noqa: E402
 from faceparse_mm.utils.build import build_segmentor  # noqa: E402
 from faceparse_mm.utils.cli import cli_errors  # noqa: E402
@@ -102,7 +103,8 @@ def main(argv=None):
         meta = dict(source=osp.basename(args.src),
                     source_repo='https://github.com/zllrunning/face-parsing.PyTorch',
                     num_tensors=len(converted), converted_by=osp.basename(__file__),
-                    config=CONFIG, date=datetime.datetime.now().isoformat(timespec='seconds'))
+                    config=CONFIG, date=datetime.datetime.now().isoformat(timespec='seconds'),
+                    dataset_meta=dict(classes=list(CLASSES), palette=PALETTE))
         with atomic_path(args.dst) as tmp:
             torch.save({'meta': meta, 'state_dict': converted}, tmp)
     print(f'{len(converted)} tensors -> {args.dst} (for {CONFIG})')
