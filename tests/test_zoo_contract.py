@@ -32,6 +32,7 @@ PARAMS_FILE = os.path.join(ROOT, 'tests', 'data', 'zoo_params.json')
 NAMES = sorted(os.path.basename(p)[:-len('_celebamask.py')]
                for p in glob.glob(os.path.join(ROOT, 'configs', '*_celebamask.py')))
 NUM_CLASSES = 19
+DEMO_BACKBONE = '../_base_/models/demo-backbone-r18-d8.py'
 DEFAULT_MIN_INPUT = 64
 # keys that belong to the dataset, schedule and runtime bases, never to a model base
 NOT_MODEL_KEYS = {'train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
@@ -56,6 +57,12 @@ def model_base_path(name):
 @functools.lru_cache(maxsize=None)
 def full_config(name):
     return Config.fromfile(full_path(name))
+
+
+@functools.lru_cache(maxsize=None)
+def full_model(name):
+    """The full config's segmentor, offline, built once per session (eval and counting)."""
+    return build_segmentor(full_config(name)).eval()
 
 
 def min_input(cfg):
@@ -105,9 +112,12 @@ def test_names_and_files(name):
     assert [os.path.normpath(p) for p in _base_list(full_path(name))] == [
         f'_base_/models/{name}.py', '_base_/datasets/celebamask_hq.py',
         '_base_/schedules/schedule_80k.py', '_base_/default_runtime.py']
-    assert [os.path.normpath(p) for p in _base_list(demo_path(name))] == [
+    demo_bases = [os.path.normpath(p) for p in _base_list(demo_path(name))]
+    assert demo_bases[:4] == [
         f'../_base_/models/{name}.py', '../_base_/datasets/celebamask_hq_demo.py',
         '../_base_/schedules/schedule_demo.py', '../_base_/default_runtime.py']
+    # the one optional extra: the zoo's shared demo backbone, for papers' backbones too big
+    assert demo_bases[4:] in ([], [DEMO_BACKBONE]), demo_bases[4:]
     base = Config.fromfile(model_base_path(name))
     assert 'model' in base and not (set(base.keys()) & NOT_MODEL_KEYS), \
         f'configs/_base_/models/{name}.py holds more than the model: {set(base) & NOT_MODEL_KEYS}'
@@ -118,7 +128,7 @@ def test_full_config_builds_offline_and_predicts(name):
     cfg = full_config(name)
     heads = list(iter_heads(cfg.model))
     assert heads and all(h['num_classes'] == NUM_CLASSES for _, h in heads)
-    model = build_segmentor(cfg).eval()
+    model = full_model(name)
     size = min_input(cfg)
     with torch.no_grad():
         (out,) = model.test_step(batch(1, size, with_labels=False))
@@ -159,7 +169,7 @@ def test_inference_parameter_count_is_recorded(name):
     recorded = recorded_params()
     assert name in recorded, (f'record the parameter count of {name}: '
                               f'python tests/test_zoo_contract.py --write {name}')
-    total, inference = count_params(build_segmentor(full_config(name)))
+    total, inference = count_params(full_model(name))
     assert dict(total=total, inference=inference) == {
         k: recorded[name][k] for k in ('total', 'inference')}
 

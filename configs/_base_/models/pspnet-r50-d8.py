@@ -1,0 +1,33 @@
+# PSPNet (Zhao et al., "Pyramid Scene Parsing Network", CVPR 2017): mmseg's PSPHead (pyramid
+# pooling, bins 1, 2, 3, 6, each pooled map 1x1-projected to 512, upsampled and concatenated with
+# the input, 3x3 conv to 512, dropout 0.1, classifier) on a ResNet-50 with the deep stem
+# (ResNetV1c) dilated to output stride 8, and an FCN auxiliary head on C4 weighted 0.4 as in the
+# paper. The protocol's OHEM cross-entropy on both outputs. 46,610,803 inference parameters with
+# 19 classes, as mmseg's own pspnet_r50-d8 (tests/data/zoo_params.json).
+arch_info = dict(title='PSPNet, R50-D8', family='context',
+                 paper='Zhao et al., PSPNet, CVPR 2017')
+# the paper's auxiliary loss weight (the protocol weighs every output 1.0)
+protocol_departures = {
+    'model.auxiliary_head.loss_decode.loss_weight': 'PSPNet paper: auxiliary loss weight 0.4'}
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+ohem = dict(type='OhemCrossEntropyLoss', thresh=0.7, min_kept_ratio=1 / 16, loss_weight=1.0)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=8),
+    backbone=dict(
+        type='ResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=norm_cfg, norm_eval=False,
+        style='pytorch', contract_dilation=True,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
+    decode_head=dict(
+        type='PSPHead', in_channels=2048, in_index=3, channels=512, pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg, align_corners=False,
+        loss_decode=ohem),
+    auxiliary_head=dict(
+        type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,
+        concat_input=False, dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg,
+        align_corners=False, loss_decode=dict(ohem, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
