@@ -209,3 +209,29 @@ def test_tools_test_tta_swaps_the_flipped_views_left_and_right_back(tool, tmp_pa
     assert iou('--tta') == (100.0, 100.0)  # and the flipped view, swapped back, agrees
     # the flipped view does reach the merge: without the swap it breaks the prediction
     assert min(iou('--tta', options=['tta_model.flip_pairs=[]'])) < 100.0
+
+
+def test_added_removed_and_schedule_values_are_departures():
+    """Extra and missing keys inside a pinned dict, a missing pinned key, and a schedule value that
+    only the full configs pin (the demo configs run their own schedule)."""
+    cfg = Config.fromfile(SEED)
+    cfg.optim_wrapper.optimizer.nesterov = True
+    del cfg.model.data_preprocessor['seg_pad_val']
+    del cfg.model.test_cfg['mode']
+    cfg.train_cfg.max_iters = 1000
+    found = protocol.departures(cfg)
+    assert found['optim_wrapper.optimizer.nesterov'] == (protocol.MISSING, True)
+    assert found['model.data_preprocessor.seg_pad_val'] == (255, protocol.MISSING)
+    assert found['model.test_cfg.mode'] == ('whole', protocol.MISSING)
+    assert found['train_cfg.max_iters'] == (80000, 1000)
+    assert 'train_cfg.max_iters' not in protocol.departures(cfg, demo=True)
+    assert 'model.test_cfg.mode' in protocol.departures(cfg, demo=True)
+    assert len(protocol.check(cfg)) == len(found) == 4
+
+
+def test_lookup_reads_lists_by_index_and_reports_what_is_missing():
+    cfg = Config.fromfile(SEED)
+    assert protocol.lookup(cfg, 'param_scheduler.1.power') == 0.9
+    assert protocol.lookup(cfg, 'param_scheduler.2') == protocol.MISSING
+    assert protocol.lookup(cfg, 'param_scheduler.x') == protocol.MISSING
+    assert protocol.lookup(cfg, 'model.nothing.here') == protocol.MISSING

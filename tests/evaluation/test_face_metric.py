@@ -7,7 +7,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from faceparse_mm.datasets import CLASSES
-from faceparse_mm.evaluation import FaceParsingMetric, confusion_matrix
+from faceparse_mm.evaluation import FaceParsingMetric, confusion_matrix, metrics_from_confusion
 
 
 def _sample(pred, gt):
@@ -98,3 +98,14 @@ def test_writes_predictions_when_output_dir(tmp_path):
     metric.process({}, [_sample(pred, pred)])
     from PIL import Image
     np.testing.assert_array_equal(np.array(Image.open(tmp_path / 'x.png')), pred)
+
+
+def test_out_of_range_predictions_are_refused_and_single_pixels_count():
+    label = np.zeros((4, 4), np.int64)
+    with pytest.raises(ValueError, match='predicted class ids'):
+        confusion_matrix(np.full((4, 4), 19), label, 19)  # 19 is one past the last class
+    pred = label.copy()
+    pred[0, 0] = 3  # one pixel predicted as class 3, absent from the labels
+    m = metrics_from_confusion(confusion_matrix(pred, label, 19))
+    assert m['F1'][3] == 0 and m['IoU'][3] == 0  # defined (a false positive), not NaN
+    assert np.isnan(m['F1'][4])  # absent from both: undefined

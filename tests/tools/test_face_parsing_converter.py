@@ -170,3 +170,19 @@ def test_converted_model_gives_the_authors_outputs_from_an_image_file(tmp_path):
         assert expected.shape == (19, 8, 8)
         torch.testing.assert_close(ours[0, :, ::8, ::8], expected, atol=1e-4, rtol=1e-4,
                                    msg=f'{theirs} differs')
+
+
+def test_ddp_prefixes_and_wrapped_checkpoints_convert_the_same(source, reference, tmp_path):
+    from tools.model_converters import face_parsing_pytorch as tool
+    plain = convert(source, reference)
+    prefixed = convert({f'module.{k}': v for k, v in source.items()}, reference)
+    assert plain.keys() == prefixed.keys()
+    assert all(torch.equal(plain[k], prefixed[k]) for k in plain)
+    src = tmp_path / 'wrapped.pth'
+    torch.save(dict(state_dict=source, optimizer={}), src)
+    tool.main([str(src), str(tmp_path / 'out.pth')])
+    out = torch.load(tmp_path / 'out.pth', weights_only=True)
+    assert all(torch.equal(out['state_dict'][k], plain[k]) for k in plain)
+    from faceparse_mm.datasets import CLASSES, PALETTE
+    assert out['meta']['dataset_meta'] == dict(classes=list(CLASSES), palette=PALETTE)
+    assert out['meta']['config'] == 'configs/bisenetv1-fp_celebamask.py'
