@@ -2,6 +2,8 @@ import csv
 import json
 import os
 
+import pytest
+
 from tools import run_zoo as zoo
 from tools.run_zoo import (
     REFERENCE,
@@ -22,7 +24,7 @@ def _rows(path):
         return {r['config']: r for r in csv.DictReader(f)}
 
 
-def test_run_zoo_merges_rows_skips_complete_runs_and_forces(tool, tmp_path):
+def test_run_zoo_merges_rows_skips_complete_runs_and_forces(tool, tmp_path, monkeypatch):
     out = tmp_path / 'zoo.csv'
     with open(out, 'w') as f:  # a row of another architecture, made earlier
         f.write('config,architecture,mF1,commit\nconfigs/other_celebamask.py,other,55.5,abc\n')
@@ -41,15 +43,18 @@ def test_run_zoo_merges_rows_skips_complete_runs_and_forces(tool, tmp_path):
                               '--cfg-options train_cfg.max_iters=2')
     run_dir = tmp_path / 'zoo' / 'full' / 'toy_config'
     assert is_complete(str(run_dir))
-    first_date = json.loads((run_dir / 'test_metrics.json').read_text())['date']
 
-    proc = tool('tools/run_zoo.py', *common, check=True)  # complete: skipped, row kept
-    assert '(0 run, 1 already complete)' in proc.stdout and 'train.py' not in proc.stdout
-    assert _rows(out)[TOY]['date'] == row['date']
-
-    proc = tool('tools/run_zoo.py', *common, '--force', check=True)
-    assert '(1 run, 0 already complete)' in proc.stdout
-    assert json.loads((run_dir / 'test_metrics.json').read_text())['date'] >= first_date
+    # again, in-process, recording what would run: a complete config is skipped, its row kept
+    calls = []
+    monkeypatch.setattr(zoo, 'run', lambda args, python=True: calls.append(args))
+    zoo.main(common)
+    assert not calls and _rows(out)[TOY]['date'] == row['date']
+    assert is_complete(str(run_dir))
+    # --force runs it again from scratch (the old run directory is removed first)
+    with pytest.raises(SystemExit, match='no checkpoint'):  # the recorded train made none
+        zoo.main([*common, '--force'])
+    assert calls[0][:2] == ['tools/train.py', TOY] and '--resume' not in calls[0]
+    assert not run_dir.exists()
     assert set(_rows(out)) == {TOY, 'configs/other_celebamask.py'}
 
 
