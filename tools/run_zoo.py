@@ -18,9 +18,10 @@ Rows are merged into the CSV keyed by config as soon as a config is done: a re-r
 that config's row. Each row keeps the commit, date, device and the command that reproduces it.
 
 Stop and restart: a config whose ``test_metrics.json`` is complete (it names its checkpoint and
-holds metrics) is skipped unless ``--force``; one stopped during training resumes from its last
-checkpoint (``tools/train.py --resume``). The test uses the best checkpoint on val
-(``best_*.pth``, the protocol's model selection) when training saved one, else the last one.
+holds metrics) is skipped unless ``--force`` (which removes its run directory and starts over);
+one stopped during training resumes from its last checkpoint (``tools/train.py --resume``). The
+test uses the best checkpoint on val (``best_*.pth``, the protocol's model selection) when
+training saved one, else the last one.
 
 ``--gpus N`` (N > 1) trains with ``tools/dist_train.sh CONFIG N`` and tests with
 ``tools/dist_test.sh``; ``--launcher slurm`` passes the launcher to train.py/test.py (run
@@ -242,7 +243,8 @@ def main(argv=None):
     parser.add_argument('--profile', choices=sorted(PROFILES))
     parser.add_argument('--bench-only', action='store_true',
                         help='benchmark the configs at 512x512 in one run, no training')
-    parser.add_argument('--force', action='store_true', help='run complete configs again')
+    parser.add_argument('--force', action='store_true',
+                        help='run complete configs again, from scratch')
     parser.add_argument('--gpus', type=int, default=1,
                         help='GPUs per run; more than 1 uses tools/dist_train.sh / dist_test.sh')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
