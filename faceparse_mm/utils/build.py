@@ -70,7 +70,9 @@ def _is_pretrained(init) -> bool:
 
 def strip_pretrained(node) -> int:
     """Remove every ``Pretrained`` initialiser (an ``*init_cfg`` that is one, or one entry of an
-    ``*init_cfg`` list) and set every ``pretrained=`` to None, in place; returns how many."""
+    ``*init_cfg`` list) and set every ``pretrained=`` or ``*_pretrained=`` (a module's own
+    checkpoint argument, e.g. ``LargeFOVHead(fc_pretrained=...)``) to None, in place; returns
+    how many."""
     count = 0
     if isinstance(node, dict):
         for key in list(node):
@@ -83,7 +85,7 @@ def strip_pretrained(node) -> int:
                     kept = [v for v in value if not _is_pretrained(v)]
                     count += len(value) - len(kept)
                     node[key] = kept or None
-            elif key == 'pretrained' and value is not None:
+            elif (key == 'pretrained' or key.endswith('_pretrained')) and value is not None:
                 node[key] = None
                 count += 1
             else:

@@ -1,3 +1,4 @@
 from .face_fcn_head import FaceFCNHead
+from .largefov_head import LargeFOVHead, decimate_vgg_fc
 
-__all__ = ['FaceFCNHead']
+__all__ = ['FaceFCNHead', 'LargeFOVHead', 'decimate_vgg_fc']
