@@ -5,7 +5,7 @@
 # `_delete_`: it replaces the paper's backbone whole (no key of that one, a plugin, a stem width,
 # carries over), whatever its type.
 demo_backbone_r18_d8 = dict(
-    _delete_=True, type='ResNetV1c', depth=18, num_stages=4, out_indices=(0, 1, 2, 3), dilations=(1, 1, 2, 4),
-    strides=(1, 2, 1, 1), norm_cfg=dict(type='SyncBN', requires_grad=True), norm_eval=False,
-    style='pytorch', contract_dilation=True, init_cfg=None)
+    _delete_=True, type='ResNetV1c', depth=18, num_stages=4, out_indices=(0, 1, 2, 3),
+    dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_eval=False, style='pytorch', contract_dilation=True, init_cfg=None)
 demo_r18_channels = (64, 128, 256, 512)

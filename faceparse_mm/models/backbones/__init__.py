@@ -1,4 +1,5 @@
 from .face_bisenetv1 import FaceBiSeNetV1
+from .plugin_resnet import PluginBasicBlock, PluginResNetV1c
 from .vgg import DeepLabVGG16
 
-__all__ = ['DeepLabVGG16', 'FaceBiSeNetV1']
+__all__ = ['DeepLabVGG16', 'FaceBiSeNetV1', 'PluginBasicBlock', 'PluginResNetV1c']

@@ -1,7 +1,9 @@
 from .arm import AttentionRefinementModule
 from .context_path import ContextPath, ResNet18
 from .ffm import FeatureFusionModule
+from .mixed_pooling import MixedPooling
 from .spatial_path import SpatialPath
+from .strip_pooling import StripPooling
 
-__all__ = ['AttentionRefinementModule', 'ContextPath', 'FeatureFusionModule', 'ResNet18',
-           'SpatialPath']
+__all__ = ['AttentionRefinementModule', 'ContextPath', 'FeatureFusionModule', 'MixedPooling',
+           'ResNet18', 'SpatialPath', 'StripPooling']
