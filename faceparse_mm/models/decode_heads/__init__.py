@@ -1,7 +1,8 @@
 from .context_prior_head import ContextPriorAggregation, ContextPriorHead
 from .face_fcn_head import FaceFCNHead
 from .largefov_head import LargeFOVHead, decimate_vgg_fc
+from .squeeze_reasoning_head import SqueezeReasoningHead
 from .strip_pooling_head import StripPoolingHead
 
 __all__ = ['ContextPriorAggregation', 'ContextPriorHead', 'FaceFCNHead', 'LargeFOVHead',
-           'StripPoolingHead', 'decimate_vgg_fc']
+           'SqueezeReasoningHead', 'StripPoolingHead', 'decimate_vgg_fc']
