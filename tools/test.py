@@ -1,6 +1,6 @@
 """Evaluate a face parser.
 
-    python tools/test.py CONFIG CHECKPOINT [--tta] [--out D] [--show-dir D]
+    python tools/test.py CONFIG CHECKPOINT [--tta | --crf] [--out D] [--show-dir D]
 
 The same arguments as mmsegmentation 1.x's ``tools/test.py``. The metrics are also written as JSON
 to ``WORK_DIR/test_metrics.json`` (with the config, checkpoint and whether TTA was used).
@@ -43,6 +43,9 @@ def parse_args(argv=None):
                         default='none', help='job launcher')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (flip with left/right swap)')
+    parser.add_argument('--crf', action='store_true',
+                        help='refine the predictions with the fully connected CRF (DeepLab v1; '
+                             'needs pydensecrf2; never the protocol numbers: the run is labelled)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -81,6 +84,11 @@ def main(argv=None):
         cfg.load_from = args.checkpoint
         if args.show or args.show_dir:
             cfg = trigger_visualization_hook(cfg, args)
+        if args.tta and args.crf:
+            raise UserError('--tta and --crf do not combine (the TTA model keeps only its merged '
+                            'argmax, not the probabilities a CRF needs)')
+        if args.crf:
+            cfg.model = dict(type='DenseCRFModel', module=cfg.model, **cfg.get('crf_cfg', {}))
         if args.tta:
             if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
                 raise UserError(f'--tta needs tta_model and tta_pipeline in {args.config}')
@@ -94,7 +102,8 @@ def main(argv=None):
         metrics = runner.test()
         if runner.rank == 0:
             path = write_test_metrics(cfg.work_dir, metrics, config=args.config,
-                                      checkpoint=args.checkpoint, tta=args.tta)
+                                      checkpoint=args.checkpoint, tta=args.tta,
+                                      crf=args.crf)
             print(f'metrics written to {path}')
 
 

@@ -49,8 +49,9 @@ def test_collect_rows_and_csv(tmp_path):
     assert table[0]['F1.skin'] == '95.0' and table[1]['F1.skin'] == ''
     assert table[1]['latency_ms'] == '' and table[1]['mF1'] == '50.0'
     assert table[2]['mF1'] == '' and table[2]['iterations'] == '7' and table[2]['F1.skin'] == ''
-    assert list(table[0])[:9] == ['config', 'architecture', 'family', 'dataset', 'iterations',
-                                  'aAcc', 'mAcc', 'mIoU', 'mF1']
+    assert list(table[0])[:10] == ['config', 'test_time', 'architecture', 'family', 'dataset',
+                                   'iterations', 'aAcc', 'mAcc', 'mIoU', 'mF1']
+    assert [r['test_time'] for r in table] == ['', '', '']  # the protocol's plain test
     expected = {'params', 'flops', 'latency_ms', 'commit', 'date', 'F1.skin', 'IoU.skin'}
     assert expected <= set(table[0])
 
@@ -69,3 +70,21 @@ def test_merge_replaces_only_the_rows_of_the_collected_configs(tmp_path):
     assert rows['configs/demo/a_demo.py']['F1.skin'] == ''  # a column added by the new row
     write_csv([dict(config='configs/demo/c_demo.py', mF1=1.0)], str(out))  # no merge: replaced
     assert [r['config'] for r in csv.DictReader(open(out))] == ['configs/demo/c_demo.py']
+
+
+def test_tta_and_crf_runs_are_labelled_rows_beside_the_protocol_row(tmp_path):
+    a, _, _ = _tree(tmp_path)
+    plain = collect([str(a)])
+    for flag, label in (('tta', 'flip TTA'), ('crf', 'dense CRF')):
+        record = json.loads((a / 'test_metrics.json').read_text())
+        record.update({flag: True, 'metrics': {'mF1': 80.0}})
+        (a / 'test_metrics.json').write_text(json.dumps(record))
+        (row,) = collect([str(a)])
+        assert row['test_time'] == label
+        out = tmp_path / 'zoo.csv'
+        write_csv(plain, str(out))
+        write_csv([row], str(out), merge=True)  # beside the plain row, not instead of it
+        table = {r['test_time']: r['mF1'] for r in csv.DictReader(open(out))}
+        assert table == {'': '71.3', label: '80.0'}
+        record[flag] = False
+        (a / 'test_metrics.json').write_text(json.dumps(record))

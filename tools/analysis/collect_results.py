@@ -5,14 +5,18 @@
 
 A run directory is any folder holding ``test_metrics.json`` (written by ``tools/test.py``),
 ``benchmark.json`` (``tools/analysis/benchmark.py --out``) or a ``last_checkpoint``. Columns:
-config, architecture, dataset, iterations, aAcc, mAcc, mIoU, mF1, params, params_inference,
-flops (MACs), latency_ms, best_mode, device, commit, date, command, work_dir, then ``F1.<class>``
-and ``IoU.<class>``. Missing pieces leave empty cells.
+config, test_time, architecture, dataset, iterations, aAcc, mAcc, mIoU, mF1, params,
+params_inference, flops (MACs), latency_ms, best_mode, device, commit, date, command, work_dir,
+then ``F1.<class>`` and ``IoU.<class>``. Missing pieces leave empty cells.
 
-The CSV grows row by row: rows are keyed by ``config``; a collected row replaces the existing
-row of its config and every other row stays as it was (``--replace`` writes only the collected
-rows). ``command`` is what produced the run: ``tools/run_zoo.py`` records it in the run
-directory (``zoo_run.json``); ``--command`` sets it for runs made by hand.
+``test_time`` labels a run that is not the protocol's plain test: ``flip TTA``
+(``tools/test.py --tta``) or ``dense CRF`` (``--crf``); empty for the protocol numbers.
+
+The CSV grows row by row: rows are keyed by ``config`` and ``test_time``; a collected row
+replaces the existing row of its config (and test-time setting) and every other row stays as it
+was (``--replace`` writes only the collected rows). ``command`` is what produced the run:
+``tools/run_zoo.py`` records it in the run directory (``zoo_run.json``); ``--command`` sets it
+for runs made by hand.
 """
 from __future__ import annotations
 
@@ -32,12 +36,14 @@ from faceparse_mm.utils.io import atomic_path  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-BASE_COLUMNS = ['config', 'architecture', 'family', 'dataset', 'iterations', 'aAcc', 'mAcc',
-                'mIoU', 'mF1',
+BASE_COLUMNS = ['config', 'test_time', 'architecture', 'family', 'dataset', 'iterations', 'aAcc',
+                'mAcc', 'mIoU', 'mF1',
                 'params', 'params_inference', 'flops', 'latency_ms', 'best_mode', 'device',
                 'commit', 'date', 'command', 'work_dir']
 RUN_INFO = 'zoo_run.json'  # written by tools/run_zoo.py: the command that made the run
 MARKERS = ('test_metrics.json', 'benchmark.json', 'last_checkpoint')
+# flags of tools/test.py that change the numbers, and their label in the test_time column
+TEST_TIME = (('tta', 'flip TTA'), ('crf', 'dense CRF'))
 
 
 def _load(path):
@@ -119,7 +125,8 @@ def collect_row(run: str) -> dict:
     bench_result = (bench.get('results') or [{}])[0]
     metrics = test.get('metrics') or {}
     config = test.get('config') or bench_result.get('config')
-    row = dict(config=config, architecture=_architecture(config),
+    test_time = ', '.join(label for flag, label in TEST_TIME if test.get(flag)) or None
+    row = dict(config=config, test_time=test_time, architecture=_architecture(config),
                family=arch_info(config).get('family'), dataset=_dataset(config),
                iterations=_iterations(run, test, config),
                params=bench_result.get('params'),
@@ -148,13 +155,13 @@ def read_csv(path: str) -> list[dict]:
 
 
 def merge_rows(old: list[dict], new: list[dict], key: str = 'config') -> list[dict]:
-    """``old`` with each row of ``new`` replacing the row of the same ``key`` (or added), sorted
-    by ``key``. A row without a key cannot be merged: ValueError."""
+    """``old`` with each row of ``new`` replacing the row of the same ``key`` and ``test_time``
+    (or added), sorted by them. A row without a key cannot be merged: ValueError."""
     merged = {}
     for row in old + new:
         if not row.get(key):
             raise ValueError(f'a results row has no {key!r}: {row}')
-        merged[row[key]] = row
+        merged[(row[key], row.get('test_time') or '')] = row
     return [merged[k] for k in sorted(merged)]
 
 

@@ -56,7 +56,8 @@ def _fmt(value, kind):
 
 
 def _by_config(path):
-    return {r['config']: r for r in read_csv(osp.join(ROOT, path))}
+    """The protocol's rows of a results CSV by config (TTA / CRF rows left out)."""
+    return {r['config']: r for r in read_csv(osp.join(ROOT, path)) if not r.get('test_time')}
 
 
 def _demo_of(config):
@@ -100,7 +101,8 @@ def replace_between_markers(text: str, table: str, where: str = 'README.md') -> 
     return f'{head}{BEGIN}\n{table}{END}{tail}'
 
 
-LEADERBOARD = [('architecture', 'architecture', 's'), ('family', 'family', 's'),
+LEADERBOARD = [('architecture', 'architecture', 's'), ('test_time', 'test time', 's'),
+               ('family', 'family', 's'),
                ('iterations', 'iters', 'int'), ('mF1', 'mF1', 'f2'), ('mIoU', 'mIoU', 'f2'),
                ('aAcc', 'aAcc', 'f2'), ('params_inference', 'params (inference)', 'int'),
                ('flops', 'GMACs', 'g'), ('latency_ms', 'latency ms', 'f2'),
