@@ -156,6 +156,13 @@ def test_demo_config_takes_a_training_step_that_reaches_every_weight(name):
         assert torch.isfinite(torch.as_tensor(value)).all(), f'{key} = {value}'
     optim_wrapper.backward(loss)
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    # weights the architecture itself never trains (declared with a reason in the model base);
+    # each must really get no gradient, so a declaration cannot hide a broken graph
+    untrainable = cfg.get('untrainable_params', {})
+    for n in untrainable:
+        assert n in params, f'untrainable_params names {n}, which the model does not have'
+        grad = params.pop(n).grad
+        assert grad is None or grad.abs().max() < 1e-6, f'{n} is declared untrainable but trains'
     no_grad = [n for n, p in params.items() if p.grad is None or not p.grad.any()]
     assert not no_grad, f'no gradient reached {len(no_grad)} weights: {no_grad[:8]}'
     before = {n: p.detach().clone() for n, p in params.items()}
