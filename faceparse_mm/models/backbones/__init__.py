@@ -1,5 +1,7 @@
 from .face_bisenetv1 import FaceBiSeNetV1
 from .plugin_resnet import PluginBasicBlock, PluginResNetV1c
+from .regseg import RegSegBackbone
 from .vgg import DeepLabVGG16
 
-__all__ = ['DeepLabVGG16', 'FaceBiSeNetV1', 'PluginBasicBlock', 'PluginResNetV1c']
+__all__ = ['DeepLabVGG16', 'FaceBiSeNetV1', 'PluginBasicBlock', 'PluginResNetV1c',
+           'RegSegBackbone']

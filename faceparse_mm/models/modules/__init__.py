@@ -1,10 +1,12 @@
 from .arm import AttentionRefinementModule
 from .channel_reasoning import ChannelReasoningModule
 from .context_path import ContextPath, ResNet18
+from .dblock import DBlock, SplitDilatedConv
 from .ffm import FeatureFusionModule
 from .mixed_pooling import MixedPooling
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
-__all__ = ['AttentionRefinementModule', 'ChannelReasoningModule', 'ContextPath',
-           'FeatureFusionModule', 'MixedPooling', 'ResNet18', 'SpatialPath', 'StripPooling']
+__all__ = ['AttentionRefinementModule', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
+           'FeatureFusionModule', 'MixedPooling', 'ResNet18', 'SpatialPath', 'SplitDilatedConv',
+           'StripPooling']
