@@ -2,8 +2,10 @@ from .context_prior_head import ContextPriorAggregation, ContextPriorHead
 from .face_fcn_head import FaceFCNHead
 from .largefov_head import LargeFOVHead, decimate_vgg_fc
 from .regseg_head import RegSegDecoder26Head
+from .sfnet_head import SFNetFPN, SFNetHead
 from .squeeze_reasoning_head import SqueezeReasoningHead
 from .strip_pooling_head import StripPoolingHead
 
 __all__ = ['ContextPriorAggregation', 'ContextPriorHead', 'FaceFCNHead', 'LargeFOVHead',
-           'RegSegDecoder26Head', 'SqueezeReasoningHead', 'StripPoolingHead', 'decimate_vgg_fc']
+           'RegSegDecoder26Head', 'SFNetFPN', 'SFNetHead', 'SqueezeReasoningHead',
+           'StripPoolingHead', 'decimate_vgg_fc']

@@ -3,10 +3,11 @@ from .channel_reasoning import ChannelReasoningModule
 from .context_path import ContextPath, ResNet18
 from .dblock import DBlock, SplitDilatedConv
 from .ffm import FeatureFusionModule
+from .flow_alignment import FlowAlignmentModule, flow_warp
 from .mixed_pooling import MixedPooling
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
 __all__ = ['AttentionRefinementModule', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
-           'FeatureFusionModule', 'MixedPooling', 'ResNet18', 'SpatialPath', 'SplitDilatedConv',
-           'StripPooling']
+           'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'ResNet18',
+           'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'flow_warp']
