@@ -12,6 +12,7 @@ from faceparse_mm.models.backbones import RegSegBackbone
 from faceparse_mm.models.decode_heads import RegSegDecoder26Head
 from faceparse_mm.models.modules.dblock import DBlock, SplitDilatedConv
 from faceparse_mm.utils.build import build_segmentor, count_params
+from tests.models.randomise import randomise_bn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FULL = os.path.join(ROOT, 'configs', 'regseg_celebamask.py')
@@ -23,21 +24,9 @@ TINY = dict(stem_channels=8, group_width=4,
             stages=(((8, (1, )), ), ((16, (1, )), (16, (1, 2))), ((32, (1, )), (24, (1, 4)))))
 
 
-def _randomise_bn(module, seed=0):
-    """Random BN statistics and affine terms, so that eval-mode BN is not the identity."""
-    g = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-    return module
-
-
 def _block(*args, seed=0, **kwargs):
     torch.manual_seed(seed)
-    return _randomise_bn(DBlock(*args, **kwargs), seed).eval()
+    return randomise_bn(DBlock(*args, **kwargs), seed).eval()
 
 
 def _offsets(changed, center):
@@ -218,7 +207,7 @@ def _head(seed=0, **kwargs):
     head = RegSegDecoder26Head(in_channels=(8, 16, 24), in_index=(0, 1, 2), channels=8,
                                skip_channels=4, proj_channels=12, dropout_ratio=0.0,
                                num_classes=5, **kwargs)
-    return _randomise_bn(head, seed).eval()
+    return randomise_bn(head, seed).eval()
 
 
 def _features(size=(13, 11), seed=0):

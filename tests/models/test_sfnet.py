@@ -11,6 +11,7 @@ from faceparse_mm.models.decode_heads.sfnet_head import SFNetFPN, SFNetHead
 from faceparse_mm.models.modules.flow_alignment import FlowAlignmentModule, flow_warp
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.build import build_segmentor, count_params, replace_norm
+from tests.models.randomise import randomise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FULL = os.path.join(ROOT, 'configs', 'sfnet-r18_celebamask.py')
@@ -21,20 +22,6 @@ AUTHORS_INFERENCE = 12_869_715
 DEAD_BIAS = 3 * 128
 # one deep-supervision head: 3x3 conv 128 -> 128 (no bias) + BN, classifier 128 -> 19
 DSN_HEAD = 128 * 128 * 9 + 2 * 128 + 128 * 19 + 19
-
-
-def _randomise(module, seed=0):
-    """Random weights and running statistics everywhere, eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for name, b in module.named_buffers():
-            if name.endswith('running_mean'):
-                b.copy_(torch.randn(b.shape, generator=g))
-            elif name.endswith('running_var'):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
-    return module.eval()
 
 
 def _pixel_flow(size, pixels, align_corners):
@@ -130,7 +117,7 @@ def test_with_zero_flow_the_neck_is_a_plain_fpn_passing_the_sums_down():
     """Zeroing the flow convs leaves a top-down FPN with bilinear (align_corners=True)
     upsampling, in which the next finer level receives the sum S_i (not the 3x3 output P_i).
     Outputs: P2, P3, P4, S5 (the PPM), then S2, S3, S4."""
-    neck = _randomise(SFNetFPN(in_channels=(8, 8, 16, 16), channels=8, pool_scales=(1, 2, 3)))
+    neck = randomise(SFNetFPN(in_channels=(8, 8, 16, 16), channels=8, pool_scales=(1, 2, 3)))
     with torch.no_grad():
         for fam in neck.align_modules:
             fam.flow_make.weight.zero_()
@@ -169,7 +156,7 @@ def test_the_ppm_branches_have_no_activation_so_their_bn_bias_gets_no_gradient()
 
 
 def test_the_head_fuses_the_four_levels_at_the_finest_and_ignores_the_sums():
-    head = _randomise(SFNetHead(in_channels=[8] * 4, in_index=(0, 1, 2, 3), channels=4,
+    head = randomise(SFNetHead(in_channels=[8] * 4, in_index=(0, 1, 2, 3), channels=4,
                                 num_classes=3, dropout_ratio=0, align_corners=True))
     feats = [torch.randn(1, 8, 16 // 2**i, 24 // 2**i) for i in range(4)]
     sums = [torch.randn(1, 8, 16 // 2**i, 24 // 2**i) for i in range(3)]

@@ -12,6 +12,7 @@ from faceparse_mm.models.decode_heads import StripPoolingHead
 from faceparse_mm.models.modules import MixedPooling, StripPooling
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.build import build_segmentor, count_params, replace_norm
+from tests.models.randomise import randomise_bn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FULL = os.path.join(ROOT, 'configs', 'spnet-r50_celebamask.py')
@@ -24,22 +25,10 @@ AUTHORS_INFERENCE, AUTHORS_SPM, AUTHORS_HEAD = 45_372_563, 6_117_056, 15_623_699
 STEM_DIFFERENCE = (1728 + 36864 + 73728 + 2 * 256) - (864 + 9216 + 18432 + 2 * 128) + 4096 + 16384
 
 
-def _randomise_bn(module, seed=0):
-    """Random BN statistics and affine terms, so that eval-mode BN is not the identity."""
-    g = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-    return module
-
-
 def _spm(channels=4, seed=0):
     # 32 strip channels: a change behind the ReLU is seen by some channel (2^-32 odds it is not)
     torch.manual_seed(seed)
-    return _randomise_bn(StripPooling(channels, mid_channels=32), seed).eval()
+    return randomise_bn(StripPooling(channels, mid_channels=32), seed).eval()
 
 
 def _changed(a, b, tol=1e-6):
@@ -184,7 +173,7 @@ def test_plugin_basic_block_without_plugins_is_mmseg_basic_block():
     kwargs = dict(depth=18, base_channels=4, stem_channels=8, dilations=(1, 1, 2, 4),
                   strides=(1, 2, 1, 1), contract_dilation=True)
     ours = PluginResNetV1c(**kwargs)
-    theirs = _randomise_bn(MODELS.build(dict(type='mmseg.ResNetV1c', **kwargs)))
+    theirs = randomise_bn(MODELS.build(dict(type='mmseg.ResNetV1c', **kwargs)))
     ours.load_state_dict(theirs.state_dict())
     ours.eval()
     theirs.eval()  # mmseg's ResNet.train() returns None: no chaining
@@ -246,7 +235,7 @@ def test_imagenet_init_reaches_the_resnet_and_the_spm_keeps_its_own(tmp_path):
 
 def _mpm(channels=16, seed=0, **kwargs):
     torch.manual_seed(seed)
-    return _randomise_bn(MixedPooling(channels, **kwargs), seed).eval()
+    return randomise_bn(MixedPooling(channels, **kwargs), seed).eval()
 
 
 def test_mpm_is_a_residual_block():

@@ -11,6 +11,7 @@ from faceparse_mm.models.decode_heads import SqueezeReasoningHead
 from faceparse_mm.models.modules import ChannelReasoningModule
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.build import build_segmentor, count_params, replace_norm
+from tests.models.randomise import randomise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FULL = os.path.join(ROOT, 'configs', 'srnet-r50-d8_celebamask.py')
@@ -23,20 +24,6 @@ DEAD_BIAS = 512
 # the authors' 64-64-128 stem over mmseg's 32-32-64 (its 3x3 convs and BNs, layer1.0's conv1 and
 # downsample read 128 channels instead of 64)
 AUTHORS_STEM_EXTRA = 104_544
-
-
-def _randomise(module, seed=0):
-    """Random weights and running statistics everywhere (norms included), eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for name, b in module.named_buffers():
-            if name.endswith('running_mean'):
-                b.copy_(torch.randn(b.shape, generator=g))
-            elif name.endswith('running_var'):
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
-    return module.eval()
 
 
 def _reference(m, x):
@@ -85,8 +72,8 @@ def test_the_block_and_the_head_have_the_authors_parameter_counts():
 @pytest.mark.parametrize('groups, norm_groups', [(None, None), (2, None), (None, 2)])
 def test_the_block_computes_the_authors_graph_index_by_index(groups, norm_groups):
     torch.manual_seed(0)
-    m = _randomise(ChannelReasoningModule(16, 8, num_nodes=4, groups=groups,
-                                          norm_groups=norm_groups))
+    m = randomise(ChannelReasoningModule(16, 8, num_nodes=4, groups=groups,
+                                         norm_groups=norm_groups))
     x = torch.randn(2, 16, 5, 7)
     with torch.no_grad():
         for conv in (m.node_conv, m.feature_conv):  # keep most of the ReLUs open
@@ -97,7 +84,7 @@ def test_the_block_computes_the_authors_graph_index_by_index(groups, norm_groups
 
 def test_doubling_the_input_size_leaves_the_squeezed_vector_unchanged():
     torch.manual_seed(1)
-    m = _randomise(ChannelReasoningModule(16, 8, num_nodes=4), seed=1)
+    m = randomise(ChannelReasoningModule(16, 8, num_nodes=4), seed=1)
     x = torch.randn(2, 16, 8, 8)
     x2 = F.interpolate(x, scale_factor=2, mode='nearest')  # the same image, 4x the positions
     with torch.no_grad():
@@ -121,18 +108,18 @@ def test_with_the_authors_groups_the_groupnorm_divides_the_channel_scales_out():
     x = torch.randn(2, 16, 6, 6)
     scale = torch.rand(2, 8) + 0.5
     factors = torch.rand(2, 8) * 4 + 0.25
-    authors = _randomise(ChannelReasoningModule(16, 8, num_nodes=4), seed=4)
+    authors = randomise(ChannelReasoningModule(16, 8, num_nodes=4), seed=4)
     with torch.no_grad():
         torch.testing.assert_close(_with_scale(authors, x, scale * factors),
                                    _with_scale(authors, x, scale), rtol=1e-3, atol=1e-3)
         assert authors.norm.num_groups == authors.expand.groups == 8
-        spanning = _randomise(ChannelReasoningModule(16, 8, num_nodes=4, norm_groups=2), seed=4)
+        spanning = randomise(ChannelReasoningModule(16, 8, num_nodes=4, norm_groups=2), seed=4)
         diff = _with_scale(spanning, x, scale * factors) - _with_scale(spanning, x, scale)
         assert diff.abs().max() > 0.1
 
 
 def test_a_closed_groupnorm_makes_the_block_the_identity():
-    m = _randomise(ChannelReasoningModule(8, 8, num_nodes=4))
+    m = randomise(ChannelReasoningModule(8, 8, num_nodes=4))
     with torch.no_grad():
         m.norm.weight.zero_()
         m.norm.bias.zero_()
