@@ -24,7 +24,7 @@ from torch import nn
 
 from faceparse_mm.registry import MODELS
 
-__all__ = ['PluginBasicBlock', 'PluginResNetV1c']
+__all__ = ['PluginBasicBlock', 'PluginResNetV1c', 'attach_plugins', 'in_block']
 
 
 def _build_plugins(block: nn.Module, in_channels: int, cfgs: list) -> list:
@@ -75,7 +75,7 @@ class PluginBasicBlock(BasicBlock):
         return self.relu(out)
 
 
-def _in_block(blocks, index: int, num_blocks: int) -> bool:
+def in_block(blocks, index: int, num_blocks: int) -> bool:
     """Whether block ``index`` of a stage of ``num_blocks`` is among ``blocks`` (indices,
     negative from the end; ``None``: every block)."""
     return blocks is None or index in {b % num_blocks for b in blocks}
@@ -97,27 +97,32 @@ class PluginResNetV1c(ResNetV1c):
             kwargs['block'] = PluginBasicBlock
         layer = super().make_res_layer(plugins=None, **kwargs)
         for index, block in enumerate(layer):
-            chosen = [p for p in plugins or () if _in_block(p.get('blocks'), index, len(layer))]
+            chosen = [p for p in plugins or () if in_block(p.get('blocks'), index, len(layer))]
             if chosen:
-                self._attach(block, chosen)
+                attach_plugins(block, chosen)
         return layer
 
-    @staticmethod
-    def _attach(block, plugins):
-        if isinstance(block, Bottleneck):
-            convs = dict(after_conv1=block.conv1, after_conv2=block.conv2,
-                         after_conv3=block.conv3)
-        else:
-            convs = dict(after_conv1=block.conv1, after_conv2=block.conv2)
-        for plugin in plugins:
-            if plugin['position'] not in convs:
-                raise ValueError(f'{type(block).__name__} has no plug-in position '
-                                 f'{plugin["position"]!r}; it has {sorted(convs)}')
-        for position, conv in convs.items():
-            cfgs = [p['cfg'] for p in plugins if p['position'] == position]
-            if len(cfgs) > 1:
-                raise ValueError(f'at most one plug-in per position and block ({position})')
-            setattr(block, f'{position}_plugin_names',
-                    _build_plugins(block, conv.out_channels, cfgs))
-        block.plugins = list(plugins)
-        block.with_plugins = True
+
+def attach_plugins(block: nn.Module, plugins: list) -> None:
+    """Build ``plugins`` (entries with ``cfg`` and ``position``) into an mmseg ``Bottleneck`` or a
+    :class:`PluginBasicBlock`, each at its position (given that conv's output width)."""
+    if isinstance(block, Bottleneck):
+        convs = dict(after_conv1=block.conv1, after_conv2=block.conv2,
+                     after_conv3=block.conv3)
+    elif isinstance(block, PluginBasicBlock):
+        convs = dict(after_conv1=block.conv1, after_conv2=block.conv2)
+    else:
+        raise TypeError(f'{type(block).__name__} takes no plug-ins (a Bottleneck or a '
+                        f'PluginBasicBlock does)')
+    for plugin in plugins:
+        if plugin['position'] not in convs:
+            raise ValueError(f'{type(block).__name__} has no plug-in position '
+                             f'{plugin["position"]!r}; it has {sorted(convs)}')
+    for position, conv in convs.items():
+        cfgs = [p['cfg'] for p in plugins if p['position'] == position]
+        if len(cfgs) > 1:
+            raise ValueError(f'at most one plug-in per position and block ({position})')
+        setattr(block, f'{position}_plugin_names',
+                _build_plugins(block, conv.out_channels, cfgs))
+    block.plugins = list(plugins)
+    block.with_plugins = True

@@ -5,9 +5,11 @@ from .dblock import DBlock, SplitDilatedConv
 from .ffm import FeatureFusionModule
 from .flow_alignment import FlowAlignmentModule, flow_warp
 from .mixed_pooling import MixedPooling
+from .polarized_self_attention import PolarizedSelfAttention
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
 __all__ = ['AttentionRefinementModule', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
-           'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'ResNet18',
+           'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'PolarizedSelfAttention',
+           'ResNet18',
            'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'flow_warp']

@@ -1,0 +1,7 @@
+# OCRNet on HRNetV2-W18 (configs/ocrnet-hrnet-w18_celebamask.py's cascade and losses, unchanged)
+# on generated faces with the CPU schedule. Backbone: the paper's own HRNet-W18 (it fits the CPU
+# budget), without ImageNet weights (offline demo).
+_base_ = [
+    '../_base_/models/ocrnet-hrnet-w18.py', '../_base_/datasets/celebamask_hq_demo.py',
+    '../_base_/schedules/schedule_demo.py', '../_base_/default_runtime.py'
+]
