@@ -1,4 +1,5 @@
 from .arm import AttentionRefinementModule
+from .asymmetric_non_local import AsymmetricFusionNonLocal, AsymmetricPyramidNonLocal
 from .channel_reasoning import ChannelReasoningModule
 from .context_path import ContextPath, ResNet18
 from .dblock import DBlock, SplitDilatedConv
@@ -9,7 +10,7 @@ from .polarized_self_attention import PolarizedSelfAttention
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
-__all__ = ['AttentionRefinementModule', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
+__all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRefinementModule',
+           'ChannelReasoningModule', 'ContextPath', 'DBlock',
            'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'PolarizedSelfAttention',
-           'ResNet18',
-           'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'flow_warp']
+           'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'flow_warp']
