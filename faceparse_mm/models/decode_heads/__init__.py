@@ -1,3 +1,4 @@
+from .acf_head import ACFHead
 from .ann_head import AsymmetricNonLocalHead
 from .context_prior_head import ContextPriorAggregation, ContextPriorHead
 from .face_fcn_head import FaceFCNHead
@@ -7,6 +8,6 @@ from .sfnet_head import SFNetFPN, SFNetHead
 from .squeeze_reasoning_head import SqueezeReasoningHead
 from .strip_pooling_head import StripPoolingHead
 
-__all__ = ['AsymmetricNonLocalHead', 'ContextPriorAggregation', 'ContextPriorHead',
+__all__ = ['ACFHead', 'AsymmetricNonLocalHead', 'ContextPriorAggregation', 'ContextPriorHead',
            'FaceFCNHead', 'LargeFOVHead', 'RegSegDecoder26Head', 'SFNetFPN', 'SFNetHead',
            'SqueezeReasoningHead', 'StripPoolingHead', 'decimate_vgg_fc']

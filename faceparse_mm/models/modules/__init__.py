@@ -1,5 +1,6 @@
 from .arm import AttentionRefinementModule
 from .asymmetric_non_local import AsymmetricFusionNonLocal, AsymmetricPyramidNonLocal
+from .attentional_class_feature import AttentionalClassFeature, attend_class_centres, class_centres
 from .channel_reasoning import ChannelReasoningModule
 from .context_path import ContextPath, ResNet18
 from .dblock import DBlock, SplitDilatedConv
@@ -11,6 +12,7 @@ from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
 __all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRefinementModule',
-           'ChannelReasoningModule', 'ContextPath', 'DBlock',
+           'AttentionalClassFeature', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
            'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'PolarizedSelfAttention',
-           'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'flow_warp']
+           'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'attend_class_centres',
+           'class_centres', 'flow_warp']
