@@ -5,9 +5,10 @@ from .face_fcn_head import FaceFCNHead
 from .largefov_head import LargeFOVHead, decimate_vgg_fc
 from .regseg_head import RegSegDecoder26Head
 from .sfnet_head import SFNetFPN, SFNetHead
+from .sisr_decoder import SISRDecoder
 from .squeeze_reasoning_head import SqueezeReasoningHead
 from .strip_pooling_head import StripPoolingHead
 
 __all__ = ['ACFHead', 'AsymmetricNonLocalHead', 'ContextPriorAggregation', 'ContextPriorHead',
            'FaceFCNHead', 'LargeFOVHead', 'RegSegDecoder26Head', 'SFNetFPN', 'SFNetHead',
-           'SqueezeReasoningHead', 'StripPoolingHead', 'decimate_vgg_fc']
+           'SISRDecoder', 'SqueezeReasoningHead', 'StripPoolingHead', 'decimate_vgg_fc']

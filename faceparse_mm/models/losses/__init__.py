@@ -1,4 +1,7 @@
 from .affinity_loss import AffinityLoss, ideal_affinity
+from .feature_affinity_loss import FeatureAffinityLoss, feature_affinity
+from .mse_loss import MSELoss
 from .ohem_cross_entropy import OhemCrossEntropyLoss
 
-__all__ = ['AffinityLoss', 'OhemCrossEntropyLoss', 'ideal_affinity']
+__all__ = ['AffinityLoss', 'FeatureAffinityLoss', 'MSELoss', 'OhemCrossEntropyLoss',
+           'feature_affinity', 'ideal_affinity']

@@ -6,6 +6,7 @@ from .context_path import ContextPath, ResNet18
 from .dblock import DBlock, SplitDilatedConv
 from .ffm import FeatureFusionModule
 from .flow_alignment import FlowAlignmentModule, flow_warp
+from .learned_upsample import LearnedUpsample, bilinear_kernel
 from .mixed_pooling import MixedPooling
 from .polarized_self_attention import PolarizedSelfAttention
 from .spatial_path import SpatialPath
@@ -13,6 +14,6 @@ from .strip_pooling import StripPooling
 
 __all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRefinementModule',
            'AttentionalClassFeature', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
-           'FeatureFusionModule', 'FlowAlignmentModule', 'MixedPooling', 'PolarizedSelfAttention',
-           'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'attend_class_centres',
-           'class_centres', 'flow_warp']
+           'FeatureFusionModule', 'FlowAlignmentModule', 'LearnedUpsample', 'MixedPooling',
+           'PolarizedSelfAttention', 'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling',
+           'attend_class_centres', 'bilinear_kernel', 'class_centres', 'flow_warp']

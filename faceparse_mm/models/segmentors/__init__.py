@@ -1,4 +1,5 @@
 from .dense_crf import DenseCRFModel, dense_crf
+from .dsrl import DSRL
 from .face_tta import FaceSegTTAModel, swap_channels
 
-__all__ = ['DenseCRFModel', 'FaceSegTTAModel', 'dense_crf', 'swap_channels']
+__all__ = ['DSRL', 'DenseCRFModel', 'FaceSegTTAModel', 'dense_crf', 'swap_channels']
