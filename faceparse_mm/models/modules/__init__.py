@@ -9,11 +9,14 @@ from .flow_alignment import FlowAlignmentModule, flow_warp
 from .learned_upsample import LearnedUpsample, bilinear_kernel
 from .mixed_pooling import MixedPooling
 from .polarized_self_attention import PolarizedSelfAttention
+from .routing_cell import CellOutput, RoutingCell, conv_macs
+from .routing_gate import SoftRoutingGate, soft_gate
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
 __all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRefinementModule',
-           'AttentionalClassFeature', 'ChannelReasoningModule', 'ContextPath', 'DBlock',
-           'FeatureFusionModule', 'FlowAlignmentModule', 'LearnedUpsample', 'MixedPooling',
-           'PolarizedSelfAttention', 'ResNet18', 'SpatialPath', 'SplitDilatedConv', 'StripPooling',
-           'attend_class_centres', 'bilinear_kernel', 'class_centres', 'flow_warp']
+           'AttentionalClassFeature', 'CellOutput', 'ChannelReasoningModule', 'ContextPath',
+           'DBlock', 'FeatureFusionModule', 'FlowAlignmentModule', 'LearnedUpsample',
+           'MixedPooling', 'PolarizedSelfAttention', 'ResNet18', 'RoutingCell', 'SoftRoutingGate',
+           'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'attend_class_centres',
+           'bilinear_kernel', 'class_centres', 'conv_macs', 'flow_warp', 'soft_gate']
