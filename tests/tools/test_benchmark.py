@@ -77,3 +77,19 @@ def test_unknown_mode_is_refused(capsys):
     with pytest.raises(SystemExit):
         benchmark.main([CFG, '--modes', 'eager,turbo'])
     assert 'unknown modes' in capsys.readouterr().err
+
+
+def test_onnxruntime_mode_times_the_same_logits():
+    pytest.importorskip('onnxruntime')
+    model = benchmark.InferenceModule(benchmark.build_model(CFG)).eval()
+    x = torch.randn(3, 3, 32, 32)
+    run, to_input = benchmark.prepare('onnxruntime', model, x[:1])
+    with torch.no_grad():
+        expected = model(x)
+    got = torch.from_numpy(run(to_input(x)))  # batch 3: the exported batch axis is dynamic
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    r = benchmark.benchmark(CFG, shape=(32, 32), batch=2, repeats=2, warmup=0,
+                            modes=['eager', 'onnxruntime'])
+    assert r['modes']['onnxruntime']['latency']['runs'] == 2
+    assert r['modes']['onnxruntime']['throughput'] > 0
+    assert 'onnxruntime' not in benchmark.DEFAULT_MODES.split(',')

@@ -3,7 +3,8 @@ modes, on this machine.
 
     python tools/analysis/benchmark.py CONFIG [CONFIG ...] [--shape H W] [--batch B]
         [--device cpu|cuda] [--amp] [--repeats N] [--warmup N] [--threads N]
-        [--modes eager,fold_bn,channels_last,fold_bn+channels_last,compile] [--out FILE.json]
+        [--modes eager,fold_bn,channels_last,fold_bn+channels_last,compile,onnxruntime]
+        [--out FILE.json]
 
 What is timed is what ``predict`` runs minus the data preprocessor and the argmax:
 ``encode_decode`` (backbone, main decode head, logits resized to the input size; auxiliary heads
@@ -12,7 +13,10 @@ is downloaded; SyncBN built as BN). Latency: batch 1, median and p10/p90 of ``--
 after ``--warmup``; throughput: images/s at ``--batch``. Modes: ``eager``; ``fold_bn``
 (BatchNorm folded into the preceding conv, ``faceparse_mm.utils.fuse.fold_bn``);
 ``channels_last`` (NHWC memory format); their combination; ``compile`` (``torch.compile``,
-default inductor backend; a mode that fails is recorded as unavailable with the reason).
+default inductor backend; a mode that fails is recorded as unavailable with the reason);
+``onnxruntime`` (the same ``encode_decode`` exported to ONNX at the timed shape with a dynamic
+batch, ``faceparse_mm.apis.onnx_export``, run by onnxruntime on the CPU with torch's thread
+count; not in the default modes, needs ``pip install -e .[deploy]``).
 
 FLOPs come from mmengine's ``get_model_complexity_info`` (fvcore's counter), which counts one
 fused multiply-add as one FLOP: for convolutions and matrix products the number is MACs
@@ -31,6 +35,7 @@ import os.path as osp
 import platform
 import statistics
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -38,12 +43,19 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401
+from faceparse_mm.apis.onnx_export import (  # noqa: E402
+    OnnxInferenceModule,
+    export_onnx,
+    onnx_session,
+    run_session,
+)
 from faceparse_mm.utils.build import build_segmentor, count_params  # noqa: E402
 from faceparse_mm.utils.fuse import fold_bn  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 
-MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile')
-DEFAULT_MODES = ','.join(MODES)
+MODES = ('eager', 'fold_bn', 'channels_last', 'fold_bn+channels_last', 'compile', 'onnxruntime')
+# onnxruntime is asked for by name (an optional dependency; exporting a big model takes a while)
+DEFAULT_MODES = ','.join(MODES[:5])
 FLOPS_NOTE = ('mmengine get_model_complexity_info: one fused multiply-add = one flop (MACs) for '
               'conv/linear/matmul; BN, upsampling, pooling counted per element; activations '
               'and additions not counted')
@@ -109,8 +121,23 @@ def matmul_gflops(device, n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
+def onnxruntime_runner(module: InferenceModule, sample):
+    """``module`` exported to ONNX at ``sample``'s shape (dynamic batch) and loaded into an
+    onnxruntime CPU session: a callable taking the same input tensor, giving the logits."""
+    if sample.device.type != 'cpu':
+        raise RuntimeError('the onnxruntime mode runs on the CPU only')
+    graph = OnnxInferenceModule(module.segmentor, preprocess=False, labels=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        export_onnx(graph, path, shape=tuple(sample.shape[-2:]), batch=sample.shape[0])
+        session = onnx_session(path)
+    return lambda x: run_session(session, x)[0]
+
+
 def prepare(mode: str, module, sample):
     """(callable, input transform) for an inference mode, or raise if unavailable."""
+    if mode == 'onnxruntime':
+        return onnxruntime_runner(module, sample), lambda t: t
     m = module
     if 'fold_bn' in mode:
         m = fold_bn(module, sample)
