@@ -201,3 +201,37 @@ def test_int8_quantisation_keeps_the_labels(tmp_path):
 
 if __name__ == '__main__':
     sys.exit(pytest.main([__file__, '-q']))
+
+
+def test_split_scores_are_the_protocols_metric_of_faceparsers_labels(tmp_path):
+    """``--eval-split``: the eager runner's score equals the metric computed from FaceParser's
+    labels of the same images; the exported graph scores the same; a wrong runner does not."""
+    pytest.importorskip('onnxruntime')
+    from faceparse_mm.evaluation.face_metric import confusion_matrix, metrics_from_confusion
+    from tools.analysis.dynamic_cost import iter_split
+    from tools.deploy.export_onnx import split_scores
+
+    ckpt = write_checkpoint(tmp_path / 'toy.pth', seed=5)
+    parser = FaceParser(CONFIG, ckpt)
+    cfg = parser.cfg
+    cfg.test_dataloader.dataset.data_root = str(tmp_path / 'data')
+    cfg.test_dataloader.dataset.synthetic.update(num=40, image_size=160, mask_size=80, nproc=1)
+    module = OnnxInferenceModule(parser.model).eval()
+    export_onnx(module, str(tmp_path / 't.onnx'), shape=parser.input_size)
+    session = onnx_session(str(tmp_path / 't.onnx'))
+    runners = {'eager': lambda x: module(x)[1].numpy(),
+               'onnx': lambda x: run_session(session, x)[1],
+               'mirrored': lambda x: module(x.flip(-1))[1].numpy()}
+    scores = split_scores(cfg, 'test', parser.input_size, runners, 19, limit=3)
+    conf = 0
+    for _, sample in iter_split(cfg, 'test', 3):
+        img = np.ascontiguousarray(sample['inputs'].numpy().transpose(1, 2, 0))
+        gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
+        assert gt.shape == (80, 80) != parser.input_size  # labels resized back
+        conf = conf + confusion_matrix(parser(img), gt, 19)
+    expected = metrics_from_confusion(conf)
+    assert scores['eager']['images'] == 3
+    for key in ('mF1', 'mIoU'):
+        assert scores['eager'][key] == pytest.approx(expected[key], abs=1e-9)
+        assert scores['onnx'][key] == pytest.approx(expected[key], abs=1e-3)
+    assert scores['mirrored']['mF1'] != pytest.approx(expected['mF1'], abs=1e-3)

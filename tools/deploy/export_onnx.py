@@ -2,6 +2,7 @@
 
     python tools/deploy/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--shape H W] [--dynamic]
         [--opset N] [--repeats N] [--threads N] [--int8 [--calibration N]]
+        [--eval-split val|test [--eval-limit N]]
 
 The graph (``faceparse_mm.apis.onnx_export``): input ``image``, (N, 3, H, W) float32, **BGR,
 0..255** (an OpenCV image transposed to channels-first; the normalisation is inside the graph);
@@ -19,6 +20,13 @@ batch 1 with the same number of threads. Needs ``pip install -e .[deploy]`` (onn
 channel, uint8 activations) calibrated on ``--calibration`` generated faces (default 16) at the
 export size, and prints its agreement with the float model on other generated faces and its
 latency. An int8 graph is an approximation: its label agreement is what to judge it by.
+
+``--eval-split`` scores eager PyTorch, the exported graph and (with ``--int8``) the int8 graph on
+a split of the config's own dataset with the protocol's metric (mF1 over the foreground classes,
+mIoU): each image as the dataset's test pipeline loads it (at its label size), resized to the
+export size like :class:`FaceParser` does, the labels resized back (nearest) and compared with
+the ground truth. The demo configs train on generated faces, so for a demo checkpoint use its
+demo config and ``--shape`` left at its input size.
 """
 from __future__ import annotations
 
@@ -35,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
-from faceparse_mm.apis import FaceParser, resize_image  # noqa: E402
+from faceparse_mm.apis import FaceParser, resize_image, resize_nearest  # noqa: E402
 from faceparse_mm.apis.onnx_export import (  # noqa: E402
     OnnxInferenceModule,
     check_parity,
@@ -45,6 +53,10 @@ from faceparse_mm.apis.onnx_export import (  # noqa: E402
 )
 from faceparse_mm.datasets.synthetic import render_face  # noqa: E402
 from faceparse_mm.errors import UserError  # noqa: E402
+from faceparse_mm.evaluation.face_metric import (  # noqa: E402
+    confusion_matrix,
+    metrics_from_confusion,
+)
 from faceparse_mm.utils.cli import cli_errors  # noqa: E402
 from faceparse_mm.utils.io import atomic_path  # noqa: E402
 from tools.analysis.benchmark import summarise, time_runs  # noqa: E402
@@ -115,6 +127,9 @@ def parse_args(argv=None):
                     help='threads for both runtimes (default: torch\'s)')
     ap.add_argument('--int8', action='store_true',
                     help='also write OUT.int8.onnx, statically quantised (generated faces)')
+    ap.add_argument('--eval-split', choices=['val', 'test'], default=None,
+                    help="score eager, ONNX (and int8) on this split of the config's dataset")
+    ap.add_argument('--eval-limit', type=int, default=None, help='first N images of the split')
     ap.add_argument('--calibration', type=int, default=16,
                     help='generated faces to calibrate --int8 on')
     args = ap.parse_args(argv)
@@ -190,17 +205,60 @@ def main(argv=None) -> int:
         print(f'  onnxruntime    {o["median_ms"]:9.1f} ms  [p10 {o["p10_ms"]:.1f}, p90 '
               f'{o["p90_ms"]:.1f}]  ({statistics.median(eager) / statistics.median(ort):.2f}x '
               f'eager)')
-        if args.int8:
-            int8_report(module, session, args, shape, eager)
+        quantised = int8_report(module, session, args, shape, eager) if args.int8 else None
+        if args.eval_split:
+            runners = {'eager PyTorch': lambda x: module(x)[1].numpy(),
+                       'onnxruntime': lambda x: run_session(session, x)[1]}
+            if quantised is not None:
+                runners['onnxruntime int8'] = lambda x: run_session(quantised, x)[1]
+            print_split_scores(split_scores(parser.cfg, args.eval_split, shape, runners,
+                                            len(parser.classes), args.eval_limit),
+                               args.eval_split)
     return 0
+
+
+@torch.no_grad()
+def split_scores(cfg, split: str, shape, runners: dict, num_classes: int,
+                 limit: int | None = None) -> dict:
+    """{runner name: metrics (``metrics_from_confusion``) + ``images``} on ``split`` of the
+    config's dataset; each runner maps a (1, 3, H, W) BGR 0..255 float batch at ``shape`` to
+    (1, H, W) labels."""
+    from tools.analysis.dynamic_cost import iter_split
+
+    key = f'{split}_dataloader'
+    if not (cfg.get(key) or {}).get('dataset'):
+        raise UserError(f'the config has no {key}.dataset to evaluate on')
+    confs, n = {}, 0
+    for _, sample in iter_split(cfg, split, limit):
+        img = sample['inputs'].numpy().transpose(1, 2, 0)  # BGR uint8, as the pipeline loads it
+        gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
+        x = torch.from_numpy(resize_image(np.ascontiguousarray(img), tuple(shape))
+                             .transpose(2, 0, 1).astype(np.float32))[None]
+        for name, run in runners.items():
+            pred = resize_nearest(np.asarray(run(x))[0].astype(np.uint8), gt.shape)
+            conf = confusion_matrix(pred, gt, num_classes)
+            confs[name] = conf if name not in confs else confs[name] + conf
+        n += 1
+    if not n:
+        raise UserError(f'the {split} split of the config is empty')
+    return {name: dict(metrics_from_confusion(conf), images=n) for name, conf in confs.items()}
+
+
+def print_split_scores(scores: dict, split: str) -> None:
+    first = next(iter(scores.values()))
+    print(f'{split} split ({first["images"]} images), the protocol\'s metric:')
+    ref = first['mF1']
+    for name, m in scores.items():
+        delta = '' if m is first else f'  ({m["mF1"] - ref:+.2f} mF1)'
+        print(f'  {name:18s} mF1 {m["mF1"]:6.2f}  mIoU {m["mIoU"]:6.2f}{delta}')
 
 
 def int8_path(out: str) -> str:
     return (out[:-len('.onnx')] if out.endswith('.onnx') else out) + '.int8.onnx'
 
 
-def int8_report(module, session, args, shape, eager_times) -> None:
-    """Quantise ``args.out``, compare it with the float model, time it."""
+def int8_report(module, session, args, shape, eager_times):
+    """Quantise ``args.out``, compare it with the float model, time it; returns its session."""
     from faceparse_mm.apis.onnx_export import quantize_int8
 
     path = int8_path(args.out)
@@ -218,6 +276,7 @@ def int8_report(module, session, args, shape, eager_times) -> None:
     print(f'  onnxruntime int8 {q["median_ms"]:7.1f} ms  [p10 {q["p10_ms"]:.1f}, p90 '
           f'{q["p90_ms"]:.1f}]  ({statistics.median(eager_times) / statistics.median(times):.2f}x '
           f'eager)')
+    return quantised
 
 
 if __name__ == '__main__':
