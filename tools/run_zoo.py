@@ -1,6 +1,7 @@
 """Train, test and benchmark the zoo under one profile; every finished config becomes its row.
 
-    python tools/run_zoo.py --profile demo|full [CONFIG ...] [--force] [--gpus N]
+    python tools/run_zoo.py --profile demo|full [CONFIG ...] [--dataset NAME] [--seeds K]
+        [--force] [--gpus N]
         [--launcher none|pytorch|slurm] [--work-root work_dirs/zoo] [--out CSV]
         [--cfg-options k=v ...] [--bench-repeats N] [--bench-modes M,M] [--device cpu|cuda]
     python tools/run_zoo.py --bench-only [CONFIG ...] [--out results/zoo_benchmark.csv]
@@ -28,6 +29,20 @@ training saved one, else the last one.
 run_zoo itself under ``srun``). ``--cfg-options`` go to both train and test (e.g.
 ``train_cfg.max_iters=2`` for a smoke run) and are part of the recorded command.
 
+``--dataset NAME`` (default ``celebamask_hq``, the protocol) runs every config on another
+dataset base, ``configs/_base_/datasets/NAME.py`` (``NAME_demo.py`` for the demo profile), e.g.
+``lapa``: each config is first derived (``tools/derive_config.py``: the dataset base swapped,
+every head set to the dataset's classes) into ``WORK_ROOT/derived/``, and that config runs as
+above (``WORK_ROOT/PROFILE/NAME_lapa[_demo]/``). Its row goes to the same CSV keyed by the
+source config and the ``dataset`` column, beside the CelebAMask-HQ row of that config.
+
+``--seeds K``: K runs of each config, the first at the config's own ``randomness.seed`` (the
+work dir and row a single run has), then seed + 1, ..., seed + K - 1 (``--cfg-options
+randomness.seed=S`` for train and test, in ``WORK_ROOT/PROFILE/<config name>-seedS/``). Each run
+is a CSV row; an extra seed's row names its ``seed`` (empty: the config's own). The generated
+faces are the same for every seed: what varies is the initialisation, the sampling order and the
+augmentation. ``make_leaderboard.py`` shows mean +- std over the runs of a config.
+
 ``--bench-only``: one ``tools/analysis/benchmark.py`` run over all the configs at 512x512 (so that
 latency ratios are comparable), always including the reference ``bisenetv1-fp``; rows merged
 into ``results/zoo_benchmark.csv`` with the machine (CPU/GPU name, threads, torch) and each
@@ -40,6 +55,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 import shlex
 import shutil
 import subprocess
@@ -49,6 +65,10 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from mmengine.config import Config  # noqa: E402
+
+from faceparse_mm.errors import UserError  # noqa: E402
+from faceparse_mm.utils.derive_config import write_derived_config  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
 from tools.analysis.collect_results import RUN_INFO, arch_info, collect_row, write_csv  # noqa: E402
 
@@ -60,6 +80,23 @@ BENCH_COLUMNS = ['config', 'architecture', 'family', 'params', 'params_inference
                  'commit', 'date', 'command']
 
 
+#: the protocol's dataset base: configs run as they are
+SOURCE_DATASET = 'celebamask_hq'
+
+
+def dataset_names() -> list[str]:
+    """The dataset bases ``--dataset`` accepts: ``configs/_base_/datasets/NAME.py``, except
+    those that say ``derivable = False`` (face clips: a video dataset, not for image configs)."""
+    found = glob.glob(osp.join(ROOT, 'configs', '_base_', 'datasets', '*.py'))
+    names = []
+    for path in found:
+        with open(path) as f:
+            refused = re.search(r'^derivable\s*=\s*False\b', f.read(), re.M)
+        if not path.endswith('_demo.py') and not refused:
+            names.append(osp.splitext(osp.basename(path))[0])
+    return sorted(names)
+
+
 def zoo_configs() -> list[str]:
     """Every user-facing config, ``configs/*_celebamask.py``, relative to the repository."""
     found = glob.glob(osp.join(ROOT, 'configs', '*_celebamask.py'))
@@ -67,9 +104,10 @@ def zoo_configs() -> list[str]:
 
 
 def arch_name(config: str) -> str:
-    """``configs/NAME_celebamask.py`` or ``configs/demo/NAME_demo.py`` -> ``NAME``."""
+    """``configs/NAME_celebamask.py``, ``configs/NAME_facevideo.py`` (video models, on face
+    clips) or ``configs/demo/NAME_demo.py`` -> ``NAME``."""
     stem = osp.splitext(osp.basename(config))[0]
-    for suffix in ('_celebamask', '_demo'):
+    for suffix in ('_celebamask', '_facevideo', '_demo'):  # _facevideo: video models on clips
         if stem.endswith(suffix):
             return stem[:-len(suffix)]
     return stem
@@ -148,8 +186,29 @@ def save_curves(work_dir: str, out: str) -> str | None:
     return out
 
 
+def extra_seeds(config: str, seeds: int, cfg_options=()) -> list[int | None]:
+    """The runs of ``config`` for ``--seeds``: ``None`` (the config as it is, at its own
+    ``randomness.seed``), then ``seeds - 1`` extra seeds, the config's seed + 1, + 2, ..."""
+    if seeds < 1:
+        raise SystemExit(f'error: --seeds must be at least 1, got {seeds}')
+    if seeds == 1:
+        return [None]
+    if any(str(o).startswith('randomness.seed=') for o in cfg_options):
+        raise SystemExit('error: --seeds sets randomness.seed for each run; do not also pass it '
+                         'in --cfg-options')
+    path = config if osp.isfile(config) else osp.join(ROOT, config)
+    base = (Config.fromfile(path, import_custom_modules=False).get('randomness') or {}).get(
+        'seed')
+    base = 0 if base is None else int(base)
+    return [None] + [base + k for k in range(1, seeds)]
+
+
 def row_command(profile: str, config: str, args) -> str:
     parts = ['python', 'tools/run_zoo.py', '--profile', profile, config]
+    if getattr(args, 'seeds', 1) > 1:
+        parts += ['--seeds', str(args.seeds)]
+    if getattr(args, 'dataset', SOURCE_DATASET) != SOURCE_DATASET:
+        parts += ['--dataset', args.dataset]
     if args.gpus > 1:
         parts += ['--gpus', str(args.gpus)]
     if args.cfg_options:
@@ -164,30 +223,46 @@ def run_profile(args) -> None:
     start, done = time.time(), 0
     for config in args.configs:
         cfg = demo_config(config) if args.profile == 'demo' else config
-        name = osp.splitext(osp.basename(cfg))[0]
-        work_dir = osp.join(args.work_root, args.profile, name)
-        abs_work_dir = osp.join(ROOT, work_dir)
-        if is_complete(abs_work_dir) and not args.force:
-            print(f'= {cfg}: complete in {work_dir}, skipped (--force runs it again)', flush=True)
-        else:
-            if osp.isdir(abs_work_dir) and args.force:
-                shutil.rmtree(abs_work_dir)
-            resume = osp.isfile(osp.join(abs_work_dir, 'last_checkpoint'))
-            run(*train_cmd(cfg, work_dir, extra, args.gpus, args.launcher, resume))
-            checkpoint = checkpoint_to_test(abs_work_dir)
-            run(*test_cmd(cfg, checkpoint, work_dir, extra, args.gpus, args.launcher))
-            modes = ['--modes', args.bench_modes] if args.bench_modes else []
-            run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
-                 '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
-                 '--device', args.device, *modes, '--out', osp.join(work_dir, 'benchmark.json')])
-            write_json_atomic(osp.join(abs_work_dir, RUN_INFO),
-                              dict(command=row_command(args.profile, config, args)))
-            done += 1
-        if args.profile == 'demo' and args.curves:
-            save_curves(abs_work_dir, osp.join(ROOT, args.curves, f'{name}.json'))
-        write_csv([collect_row(work_dir)], osp.join(ROOT, out), merge=True)
+        if args.dataset != SOURCE_DATASET:  # the same config on another dataset base
+            try:
+                derived = write_derived_config(osp.join(ROOT, cfg), args.dataset,
+                                               osp.join(ROOT, args.work_root, 'derived'))
+            except UserError as err:
+                raise SystemExit(f'error: {err}') from None
+            cfg = osp.join(args.work_root, 'derived', osp.basename(derived))
+        for seed in extra_seeds(cfg, args.seeds, args.cfg_options):
+            # the config's own seed runs as it always did; each extra seed is a run of its own
+            name = osp.splitext(osp.basename(cfg))[0] + ('' if seed is None else f'-seed{seed}')
+            run_extra = extra if seed is None else [
+                '--cfg-options', *args.cfg_options, f'randomness.seed={seed}']
+            work_dir = osp.join(args.work_root, args.profile, name)
+            abs_work_dir = osp.join(ROOT, work_dir)
+            if is_complete(abs_work_dir) and not args.force:
+                print(f'= {cfg}: complete in {work_dir}, skipped (--force runs it again)',
+                      flush=True)
+            else:
+                if osp.isdir(abs_work_dir) and args.force:
+                    shutil.rmtree(abs_work_dir)
+                resume = osp.isfile(osp.join(abs_work_dir, 'last_checkpoint'))
+                run(*train_cmd(cfg, work_dir, run_extra, args.gpus, args.launcher, resume))
+                checkpoint = checkpoint_to_test(abs_work_dir)
+                run(*test_cmd(cfg, checkpoint, work_dir, run_extra, args.gpus, args.launcher))
+                modes = ['--modes', args.bench_modes] if args.bench_modes else []
+                run(['tools/analysis/benchmark.py', cfg, '--shape', *map(str, profile['shape']),
+                     '--batch', str(profile['batch']), '--repeats', str(args.bench_repeats),
+                     '--device', args.device, *modes,
+                     '--out', osp.join(work_dir, 'benchmark.json')])
+                info = dict(command=row_command(args.profile, config, args))
+                if seed is not None:
+                    info['seed'] = seed
+                write_json_atomic(osp.join(abs_work_dir, RUN_INFO), info)
+                done += 1
+            if args.profile == 'demo' and args.curves:
+                save_curves(abs_work_dir, osp.join(ROOT, args.curves, f'{name}.json'))
+            write_csv([collect_row(work_dir)], osp.join(ROOT, out), merge=True)
+    runs = len(args.configs) * args.seeds
     print(f'zoo ({args.profile}): {len(args.configs)} configs ({done} run, '
-          f'{len(args.configs) - done} already complete) in {(time.time() - start) / 60:.1f} min '
+          f'{runs - done} already complete) in {(time.time() - start) / 60:.1f} min '
           f'-> {out}')
 
 
@@ -241,8 +316,14 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('configs', nargs='*', help='default: every configs/*_celebamask.py')
     parser.add_argument('--profile', choices=sorted(PROFILES))
+    parser.add_argument('--dataset', default=SOURCE_DATASET, choices=dataset_names(),
+                        help='the dataset base the configs run on (configs/_base_/datasets/); '
+                             'another than celebamask_hq derives each config for it first')
     parser.add_argument('--bench-only', action='store_true',
                         help='benchmark the configs at 512x512 in one run, no training')
+    parser.add_argument('--seeds', type=int, default=1, metavar='K',
+                        help='K runs per config: its own seed, then seed+1 ... seed+K-1 (one CSV '
+                             'row each, in WORK_DIR-seedS; the leaderboard shows mean +- std)')
     parser.add_argument('--force', action='store_true',
                         help='run complete configs again, from scratch')
     parser.add_argument('--gpus', type=int, default=1,
@@ -263,6 +344,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if bool(args.profile) == args.bench_only:
         parser.error('give --profile demo|full or --bench-only')
+    if args.bench_only and args.dataset != SOURCE_DATASET:
+        parser.error('--dataset applies to --profile runs (--bench-only measures the configs '
+                     'as they are)')
     args.configs = args.configs or zoo_configs()
     if args.bench_only:
         run_bench_only(args)

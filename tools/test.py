@@ -1,9 +1,16 @@
 """Evaluate a face parser.
 
     python tools/test.py CONFIG CHECKPOINT [--tta | --crf] [--out D] [--show-dir D]
+        [--per-image] [--boundary-width W] [--pose-file [FILE]]
 
 The same arguments as mmsegmentation 1.x's ``tools/test.py``. The metrics are also written as JSON
 to ``WORK_DIR/test_metrics.json`` (with the config, checkpoint and whether TTA was used).
+
+Beyond the protocol's numbers (options of ``FaceParsingMetric``, off by default): ``--per-image``
+also writes each image's confusion matrix to ``WORK_DIR/test_per_image.npz`` (for
+``tools/analysis/compare_runs.py`` and ``tools/analysis/pose_buckets.py``); ``--boundary-width W``
+adds boundary F1 in a band of W label pixels; ``--pose-file`` adds mF1 per head-pose bucket
+(``CelebAMask-HQ-pose-anno.txt`` beside the images, or the FILE given).
 """
 import argparse
 import os
@@ -16,6 +23,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from faceparse_mm.errors import UserError  # noqa: E402
+from faceparse_mm.evaluation.per_image import PER_IMAGE_FILE  # noqa: E402
 from faceparse_mm.utils.cli import (  # noqa: E402
     check_checkpoint_classes,
     cli_errors,
@@ -46,11 +54,39 @@ def parse_args(argv=None):
     parser.add_argument('--crf', action='store_true',
                         help='refine the predictions with the fully connected CRF (DeepLab v1; '
                              'needs pydensecrf2; never the protocol numbers: the run is labelled)')
+    parser.add_argument('--per-image', action='store_true',
+                        help='also write each image\'s confusion matrix to '
+                             'WORK_DIR/test_per_image.npz (bootstrap intervals, paired '
+                             'comparisons, pose buckets)')
+    parser.add_argument('--boundary-width', type=int, default=None, metavar='W',
+                        help='also boundary F1 per class in a band of W label pixels around '
+                             'the ground-truth edges')
+    parser.add_argument('--pose-file', nargs='?', const='auto', default=None, metavar='FILE',
+                        help='also mF1 per |yaw| and |pitch| bucket (default file: '
+                             'CelebAMask-HQ-pose-anno.txt beside the image folder)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def metric_options(args, work_dir: str) -> dict:
+    """The ``FaceParsingMetric`` options that ``--per-image``, ``--boundary-width`` and
+    ``--pose-file`` ask for (also recorded in ``test_metrics.json``)."""
+    options = {}
+    if args.per_image:
+        options['per_image_out'] = osp.join(work_dir, PER_IMAGE_FILE)
+    if args.boundary_width is not None:
+        if args.boundary_width < 1:
+            raise UserError(f'--boundary-width must be a positive number of pixels, got '
+                            f'{args.boundary_width}')
+        options['boundary_width'] = args.boundary_width
+    if args.pose_file:
+        if args.pose_file != 'auto' and not osp.isfile(args.pose_file):
+            raise UserError(f'pose file not found: {args.pose_file}')
+        options['pose_file'] = args.pose_file
+    return options
 
 
 def trigger_visualization_hook(cfg, args):
@@ -98,12 +134,14 @@ def main(argv=None):
         if args.out is not None:
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
+        extra = metric_options(args, cfg.work_dir)
+        cfg.test_evaluator.update(extra)
         runner = build_runner(cfg)
         metrics = runner.test()
         if runner.rank == 0:
             path = write_test_metrics(cfg.work_dir, metrics, config=args.config,
                                       checkpoint=args.checkpoint, tta=args.tta,
-                                      crf=args.crf)
+                                      crf=args.crf, **extra)
             print(f'metrics written to {path}')
 
 

@@ -9,6 +9,9 @@ and read by the same converter and dataset code as the real data. Layout::
                                                    only the parts present
     OUT/CelebA-HQ-to-CelebA-mapping.txt            "idx orig_idx orig_file", 0-based orig_idx
     OUT/list_eval_partition.txt                    "000001.jpg 0" for every mapped file
+    OUT/CelebAMask-HQ-pose-anno.txt                the count, "Yaw Pitch Raw", then
+                                                   "{i}.jpg yaw pitch roll" (degrees): the pose
+                                                   each face was drawn with (``face_pose``)
 
 In memory, ``render_face`` returns the image as uint8 (image_size, image_size, 3) RGB and the masks
 as {part name: bool (mask_size, mask_size)} for the parts present; ``merge_masks`` turns masks into
@@ -59,7 +62,7 @@ else:  # loaded as a lone file (tools/make_synthetic_celebamask.py, which avoids
                                      _class_table.PART_NAMES)
 
 __all__ = ['PART_NAMES', 'render_face', 'merge_masks', 'make_synthetic_celebamask',
-           'setup_generator_process']
+           'setup_generator_process', 'face_pose', 'yaw_degrees', 'write_pose_file']
 
 CELEBA_SIZE = 202599
 #: 1-based CelebA file numbers: 1..162770 train, 162771..182637 val, 182638..202599 test
@@ -72,6 +75,11 @@ if hasattr(cv2, 'IMWRITE_PNG_FILTER'):  # OpenCV >= 4.10
     _PNG_FAST += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
 #: (x sign, side prefix): the person's left (``l_*``) is on the image's right (+x)
 _SIDES = ((+1, 'l'), (-1, 'r'))
+#: the far side's eye, brow and ear shrink by 1 - _FAR_SIDE_SHRINK * |yaw| (``_head``)
+_FAR_SIDE_SHRINK = 0.35
+#: a frontal face's eye centres sit _EYE_OFFSET face half-widths from its centre line
+_EYE_OFFSET = 0.42
+POSE_FILE = 'CelebAMask-HQ-pose-anno.txt'
 
 
 # ------------------------------------------------------------------------------------------
@@ -134,7 +142,8 @@ def _head(rng) -> _Head:
     yaw = rng.uniform(-0.6, 0.6)
     dx = yaw * fw * 0.3
     # near side (the one the face turns away from) keeps its size, the far side shrinks
-    side_scale = {+1: 1 - max(yaw, 0) * 0.35, -1: 1 - max(-yaw, 0) * 0.35}
+    side_scale = {+1: 1 - max(yaw, 0) * _FAR_SIDE_SHRINK,
+                  -1: 1 - max(-yaw, 0) * _FAR_SIDE_SHRINK}
     outline = _ellipse(cx + dx * 0.3, cy, fw, fh)
     return _Head(cx, cy, fw, fh, yaw, dx, side_scale, outline)
 
@@ -148,7 +157,7 @@ def _eyes_and_brows(rng, head: _Head, parts: dict) -> dict:
     eyes = {}
     for sign, side in _SIDES:
         s = head.side_scale[sign]
-        ex = cx + dx + sign * 0.42 * fw * (0.85 + 0.15 * s)
+        ex = cx + dx + sign * _EYE_OFFSET * fw * (0.85 + 0.15 * s)
         ew = 0.2 * fw * s * rng.uniform(0.9, 1.1)
         eh = ew * rng.uniform(0.33, 0.5)
         eyes[side] = (ex, eye_y, ew, eh)
@@ -171,13 +180,16 @@ def _nose(rng, head: _Head, parts: dict) -> None:
                                   (nx, cy + 0.31 * fh), (nx + nw, cy + 0.27 * fh)])
 
 
-def _mouth_and_lips(rng, head: _Head, parts: dict) -> None:
-    """Add the upper and lower lips and, for an open mouth, the mouth between them."""
+def _mouth_and_lips(rng, head: _Head, parts: dict, mouth_open: float | None = None) -> None:
+    """Add the upper and lower lips and, for an open mouth, the mouth between them.
+    ``mouth_open`` in 0..1 sets the opening (1: the widest a face draws) after the same draws."""
     fw, fh = head.fw, head.fh
     mx, my = head.cx + head.dx * 1.1, head.cy + 0.55 * fh
     mw = fw * rng.uniform(0.28, 0.38)
     # an open mouth parts the lips by about a fifth of its width at the centre (teeth showing)
     open_h = rng.uniform(0.08, 0.16) * fh if rng.random() < 0.4 else 0.0
+    if mouth_open is not None:
+        open_h = float(mouth_open) * 0.16 * fh
     up = rng.uniform(0.05, 0.09) * fh
     lo = rng.uniform(0.07, 0.12) * fh
     left, right = (mx - mw, my), (mx + mw, my)
@@ -287,17 +299,18 @@ def _glasses(rng, eyes: dict, parts: dict):
     return lenses, frame_w
 
 
-def _face_geometry(rng):
+def _face_geometry(rng, mouth_open: float | None = None):
     """Parts (name -> _Part, only those present) and per-face attributes.
 
     The helpers run in a fixed order (the order of their random draws); hair comes before the
-    ears because long hair hides them.
+    ears because long hair hides them. ``mouth_open`` overrides the mouth opening
+    (``_mouth_and_lips``; the face clips animate it) without changing any draw.
     """
     head = _head(rng)
     parts: dict[str, _Part] = {'skin': _Part().poly(head.outline)}
     eyes = _eyes_and_brows(rng, head, parts)
     _nose(rng, head, parts)
-    _mouth_and_lips(rng, head, parts)
+    _mouth_and_lips(rng, head, parts, mouth_open)
     _neck_necklace_cloth(rng, head, parts)
     style = _hair(rng, head, parts)
     _ears_and_earrings(rng, head, style, parts)
@@ -311,8 +324,14 @@ def _face_geometry(rng):
 # ------------------------------------------------------------------------------------------
 
 
+def _rotation_degrees(rng, max_rotation):
+    """The in-plane rotation of a face (degrees; > 0 is clockwise on screen, y pointing down):
+    the first draw of ``_transform``."""
+    return rng.uniform(-max_rotation, max_rotation)
+
+
 def _transform(rng, max_rotation):
-    angle = math.radians(rng.uniform(-max_rotation, max_rotation))
+    angle = math.radians(_rotation_degrees(rng, max_rotation))
     scale = rng.uniform(0.85, 1.15)
     tx, ty = rng.uniform(-0.06, 0.06, 2)
     c, s = scale * math.cos(angle), scale * math.sin(angle)
@@ -509,6 +528,52 @@ def render_face(rng: np.random.Generator, image_size: int = 512, mask_size: int 
     return _finish(rng, img), masks
 
 
+def yaw_degrees(yaw: float) -> float:
+    """The head yaw in degrees that the generator's ``yaw`` parameter (-0.6..0.6) implies.
+
+    The generator draws no 3-D head: it turns a face by shifting the features sideways and
+    shrinking the far side's eye, brow and ear by ``s = 1 - 0.35 |yaw|``. Read as a head seen from
+    far away, a vertical cylinder, a feature at angle ``phi`` from the line of sight has a width
+    ``~ cos(phi)``; the eyes of a frontal face sit at ``sin(phi0) = 0.42`` (face half-widths from
+    the centre line), so the far eye's shrink says the head turned by
+    ``theta = acos(s cos(phi0)) - phi0``: 0 at yaw 0, about 19.4 degrees at the largest yaw
+    drawn. Positive: the face turned towards the image's right (+x), as ``_Head.yaw``."""
+    phi0 = math.asin(_EYE_OFFSET)
+    shrink = 1 - _FAR_SIDE_SHRINK * min(abs(yaw), 1 / _FAR_SIDE_SHRINK)
+    return math.copysign(math.degrees(math.acos(shrink * math.cos(phi0)) - phi0), yaw)
+
+
+def face_pose(rng: np.random.Generator, max_rotation: float = 20.0) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees of the face that ``render_face`` draws from this ``rng``
+    (pass a fresh generator with the same seed): the draws of ``render_face`` up to the rotation
+    are replayed, nothing is rasterised. Yaw: :func:`yaw_degrees`; pitch: 0 (the generator
+    tilts no face up or down); roll: the in-plane rotation (> 0 clockwise on screen)."""
+    _, attrs = _face_geometry(rng)
+    roll = _rotation_degrees(rng, max_rotation)
+    return yaw_degrees(attrs['yaw']), 0.0, float(roll)
+
+
+def write_pose_file(out: str, ids, seed: int = 0, max_rotation: float = 20.0) -> str:
+    """Write ``out/CelebAMask-HQ-pose-anno.txt`` in the release's format for the faces ``ids``
+    generated with ``seed``: the number of images, the header ``Yaw Pitch Raw`` ("Raw" is the
+    release's spelling of roll), then ``{i}.jpg yaw pitch roll`` (degrees, :func:`face_pose`).
+    Each face's draws are replayed (about 0.3 ms a face), so the file can also be written for
+    faces generated before it existed, without touching them."""
+    ids = list(ids)
+    lines = [str(len(ids)), 'Yaw Pitch Raw']
+    for i in ids:
+        yaw, pitch, roll = face_pose(np.random.default_rng([seed, i]), max_rotation)
+        lines.append(f'{i}.jpg {yaw:.4f} {pitch:.4f} {roll:.4f}')
+
+    def writer(p):
+        with open(p, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        return True
+    path = osp.join(out, POSE_FILE)
+    _write(path, writer)
+    return path
+
+
 def merge_masks(masks: dict, size) -> np.ndarray:
     """The expected label map: parts painted in id order 1..18 (later overwrites earlier); a
     pixel is on when True or > 127 in any channel."""
@@ -614,5 +679,6 @@ def make_synthetic_celebamask(out: str, num: int, image_size: int = 512, mask_si
                 f.write('\n'.join(lines) + '\n')
             return True
         _write(osp.join(out, name), writer)
+    write_pose_file(out, ids, seed, max_rotation)
     seconds = time.perf_counter() - start
     return dict(count=num, seconds=seconds, faces_per_s=num / max(seconds, 1e-9))

@@ -82,6 +82,9 @@ def execute(monkeypatch, results, benchmark, curves):
     monkeypatch.setenv('FACEPARSE_RESULTS', str(results))
     monkeypatch.setenv('FACEPARSE_BENCHMARK', str(benchmark))
     monkeypatch.setenv('FACEPARSE_CURVES', str(curves))
+    for var in ('FACEPARSE_POSE', 'FACEPARSE_ROBUSTNESS', 'FACEPARSE_CONFUSION'):
+        if var not in os.environ:  # the evaluation panels: only the files a test gives
+            monkeypatch.setenv(var, str(curves.parent / f'absent_{var.lower()}'))
     start = time.perf_counter()
     NotebookClient(nb, timeout=120, kernel_name='python3',
                    resources={'metadata': {'path': os.path.join(ROOT, 'notebooks')}}).execute()
@@ -132,6 +135,8 @@ def test_results_notebook_skips_what_is_missing(tmp_path, monkeypatch):
     assert n_images(outputs) == 1  # only the Pareto plot
     assert 'missing benchmark' in text and 'missing training curves' in text
     assert 'missing F1 columns: skin' in text
+    assert 'missing pose buckets' in text and 'missing robustness' in text
+    assert 'missing per-image counts' in text and 'one run per architecture' in text
     # falls back to the accuracy CSV's own latency_ms: now gamma (1 ms) is on the front, beta is not
     assert 'cost (latency, GMACs) from acc.csv' in text
     assert printed(text, 'Pareto front (fastest first):') == ['gamma', 'alpha']

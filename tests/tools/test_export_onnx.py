@@ -37,8 +37,11 @@ from tools.deploy.export_onnx import RTOL, face_batch, random_batch
 pytest.importorskip('onnxruntime')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NAMES = sorted(os.path.basename(p)[:-len('_celebamask.py')]
-               for p in glob.glob(os.path.join(ROOT, 'configs', '*_celebamask.py')))
+#: every user config: the image models (NAME_celebamask.py) and the video models (NAME_facevideo.py)
+CONFIGS = {os.path.basename(p).rsplit('_', 1)[0]: p
+           for suffix in ('celebamask', 'facevideo')
+           for p in glob.glob(os.path.join(ROOT, 'configs', f'*_{suffix}.py'))}
+NAMES = sorted(CONFIGS)
 TABLE = re.compile(r'<!-- onnx-unexportable:begin -->(.*?)<!-- onnx-unexportable:end -->', re.S)
 
 
@@ -51,13 +54,14 @@ def unexportable() -> dict:
     for line in found.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
         if len(cells) == 2 and cells[0] not in ('config', '') and not set(cells[0]) <= set('-:'):
-            rows[cells[0].strip('`').removesuffix('_celebamask.py')] = cells[1]
+            rows[cells[0].strip('`').removesuffix('.py').rsplit('_', 1)[0]
+                 if cells[0].endswith('.py`') else cells[0].strip('`')] = cells[1]
     return rows
 
 
 def test_the_table_names_only_existing_configs_with_a_reason():
     for name, reason in unexportable().items():
-        assert name in NAMES, f'README lists {name}, which has no configs/{name}_celebamask.py'
+        assert name in NAMES, f'README lists {name}, which has no config in configs/'
         assert len(reason) > 10, f'README gives no reason why {name} does not export'
 
 
@@ -68,7 +72,7 @@ def test_every_config_exports_with_parity_or_is_listed(name, tmp_path):
     listed = unexportable()
     if name in listed:  # reported in the summary (-ra) with the README's reason
         pytest.skip(f'not exportable (README.md): {listed[name]}')
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs', f'{name}_celebamask.py'))
+    cfg = Config.fromfile(CONFIGS[name])
     size = int(cfg.get('min_input_size', 64))
     torch.manual_seed(0)
     module = OnnxInferenceModule(build_segmentor(cfg))  # PyTorch's random initialisation

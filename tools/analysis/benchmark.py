@@ -165,6 +165,10 @@ def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=F
     module = InferenceModule(segmentor).eval()
     x1 = torch.randn(1, 3, *shape, device=device)
     xb = torch.randn(batch, 3, *shape, device=device)
+    # a video model (TDNet) is a stream over frames: count and time frames with a full history
+    with torch.inference_mode():
+        for _ in range(getattr(segmentor, 'stream_history', 0)):
+            module(x1)
     macs = count_flops(module, x1)
     result = dict(config=config, shape=list(shape), batch=batch, device=str(device), amp=amp,
                   params=params, params_inference=params_inference, flops=macs,

@@ -12,11 +12,18 @@ then ``F1.<class>`` and ``IoU.<class>``. Missing pieces leave empty cells.
 ``test_time`` labels a run that is not the protocol's plain test: ``flip TTA``
 (``tools/test.py --tta``) or ``dense CRF`` (``--crf``); empty for the protocol numbers.
 
-The CSV grows row by row: rows are keyed by ``config`` and ``test_time``; a collected row
-replaces the existing row of its config (and test-time setting) and every other row stays as it
-was (``--replace`` writes only the collected rows). ``command`` is what produced the run:
+The CSV grows row by row: rows are keyed by ``config``, ``test_time`` and ``dataset``; a
+collected row replaces the existing row of its config (test-time setting and dataset) and every
+other row stays as it was (``--replace`` writes only the collected rows). A config written by
+``tools/derive_config.py`` (one architecture on another dataset, e.g. LaPa) gets the row of its
+source config (``derived_from``) with its own ``dataset`` (``dataset_label``), so it sits beside
+the CelebAMask-HQ row of that config. ``command`` is what produced the run:
 ``tools/run_zoo.py`` records it in the run directory (``zoo_run.json``); ``--command`` sets it
 for runs made by hand.
+
+``seed``: an extra seed of ``tools/run_zoo.py --seeds K`` (recorded in ``zoo_run.json``) is a
+row of its own, keyed by its seed too; the run at the config's own seed leaves the cell empty
+(the column appears with the first extra seed).
 """
 from __future__ import annotations
 
@@ -103,9 +110,26 @@ def _iterations(run, metrics, config=None):
     return int(m.group(1)) if m else _config_max_iters(run, config)
 
 
+def _declared(config: str | None) -> dict:
+    """What a config says about its data: ``dataset_label`` (set by a dataset base other than
+    CelebAMask-HQ's, e.g. ``configs/_base_/datasets/lapa.py``) and ``derived_from`` (the source
+    config of one written by ``tools/derive_config.py``); {} if unreadable."""
+    for path in (config, osp.join(ROOT, config or '')):
+        if path and osp.isfile(path):
+            try:
+                cfg = Config.fromfile(path, import_custom_modules=False)
+            except Exception:  # an unreadable config leaves the cells as the path gives them
+                return {}
+            return {k: cfg.get(k) for k in ('dataset_label', 'derived_from') if cfg.get(k)}
+    return {}
+
+
 def _dataset(config: str | None) -> str | None:
     if not config:
         return None
+    label = _declared(config).get('dataset_label')
+    if label:
+        return label
     name = osp.basename(config)
     if '/demo/' in config.replace(os.sep, '/') or name.endswith('_demo.py'):
         return 'synthetic-celebamask (demo)'
@@ -124,11 +148,13 @@ def collect_row(run: str) -> dict:
     bench = _load(osp.join(run, 'benchmark.json')) or {}
     bench_result = (bench.get('results') or [{}])[0]
     metrics = test.get('metrics') or {}
-    config = test.get('config') or bench_result.get('config')
+    run_config = test.get('config') or bench_result.get('config')
+    # a derived config's row is its source config's, on its dataset
+    config = _declared(run_config).get('derived_from') or run_config
     test_time = ', '.join(label for flag, label in TEST_TIME if test.get(flag)) or None
     row = dict(config=config, test_time=test_time, architecture=_architecture(config),
-               family=arch_info(config).get('family'), dataset=_dataset(config),
-               iterations=_iterations(run, test, config),
+               family=arch_info(config).get('family'), dataset=_dataset(run_config),
+               iterations=_iterations(run, test, run_config),
                params=bench_result.get('params'),
                params_inference=bench_result.get('params_inference'),
                flops=bench_result.get('flops'), latency_ms=bench_result.get('latency_ms'),
@@ -137,6 +163,8 @@ def collect_row(run: str) -> dict:
                commit=test.get('commit') or (bench.get('environment') or {}).get('commit'),
                date=test.get('date') or (bench.get('environment') or {}).get('date'),
                command=info.get('command'), work_dir=run)
+    if info.get('seed') is not None:  # an extra seed of tools/run_zoo.py --seeds
+        row['seed'] = info['seed']
     for key, value in metrics.items():
         row[key] = value
     return row
@@ -155,13 +183,16 @@ def read_csv(path: str) -> list[dict]:
 
 
 def merge_rows(old: list[dict], new: list[dict], key: str = 'config') -> list[dict]:
-    """``old`` with each row of ``new`` replacing the row of the same ``key`` and ``test_time``
-    (or added), sorted by them. A row without a key cannot be merged: ValueError."""
+    """``old`` with each row of ``new`` replacing the row of the same ``key``, ``test_time``,
+    ``dataset`` and ``seed`` (or added), sorted by them. A row without a key cannot be merged:
+    ValueError."""
     merged = {}
     for row in old + new:
         if not row.get(key):
             raise ValueError(f'a results row has no {key!r}: {row}')
-        merged[(row[key], row.get('test_time') or '')] = row
+        seed = row.get('seed')  # int from a run, str from a CSV; empty: the config's own
+        merged[(row[key], row.get('test_time') or '', row.get('dataset') or '',
+                '' if seed in (None, '') else str(seed))] = row
     return [merged[k] for k in sorted(merged)]
 
 

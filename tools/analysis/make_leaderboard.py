@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os.path as osp
+import statistics
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -55,9 +56,42 @@ def _fmt(value, kind):
     return str(value)
 
 
+def _is_celebamask(row) -> bool:
+    """A row on the protocol's data (CelebAMask-HQ or its generated faces); a row on another
+    dataset (``tools/run_zoo.py --dataset``) names it in ``dataset``."""
+    return 'celebamask' in (row.get('dataset') or 'celebamask')
+
+
 def _by_config(path):
-    """The protocol's rows of a results CSV by config (TTA / CRF rows left out)."""
-    return {r['config']: r for r in read_csv(osp.join(ROOT, path)) if not r.get('test_time')}
+    """The protocol's rows of a results CSV by config (TTA / CRF rows and rows on other
+    datasets left out)."""
+    return {r['config']: r for r in read_csv(osp.join(ROOT, path))
+            if not r.get('test_time') and _is_celebamask(r)}
+
+
+def _runs_by_config(path) -> dict[str, list[dict]]:
+    """The protocol's rows of a results CSV grouped by config: one row per run, several when the
+    config ran with several seeds (``tools/run_zoo.py --seeds K``)."""
+    runs: dict[str, list[dict]] = {}
+    for r in read_csv(osp.join(ROOT, path)):
+        if not r.get('test_time') and _is_celebamask(r):
+            runs.setdefault(r['config'], []).append(r)
+    return runs
+
+
+def _mean_std(rows: list[dict], key: str) -> str:
+    """``key`` of one run as :func:`_fmt` writes it; of several, ``mean ± std`` (the sample
+    standard deviation over the runs that have a value)."""
+    values = []
+    for r in rows:
+        try:
+            values.append(float(r.get(key)))
+        except (TypeError, ValueError):
+            continue
+    values = [v for v in values if not math.isnan(v)]
+    if len(values) < 2:
+        return _fmt(values[0], 'f2') if values else ''
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}'
 
 
 def _demo_of(config):
@@ -67,6 +101,7 @@ def _demo_of(config):
 def model_table(root_csvs=(DEMO_CSV, BENCH_CSV)) -> str:
     """The README's table: one row per user config (sorted by name)."""
     demo, bench = (_by_config(p) for p in root_csvs)
+    demo_runs = _runs_by_config(root_csvs[0])
     ref = next((r for r in bench.values() if r.get('reference')), {})
     device = ref.get('device_name') or next((r.get('device_name') for r in bench.values()), None)
     lines = ['| config | architecture | family | params (inference) | GMACs @512² | '
@@ -82,13 +117,17 @@ def model_table(root_csvs=(DEMO_CSV, BENCH_CSV)) -> str:
             f"| [`{osp.basename(config)}`]({config}) | {info.get('title', '')} | "
             f"{info.get('family', '')} | {_fmt(b.get('params_inference'), 'int')} | "
             f"{_fmt(b.get('gmacs'), 'f2')} | {_fmt(b.get('latency_best_ms'), 'f1')}{mode} | "
-            f"{ratio + 'x' if ratio else ''} | {_fmt(d.get('mF1'), 'f2')} |")
+            f"{ratio + 'x' if ratio else ''} | "
+            f"{_mean_std(demo_runs.get(_demo_of(config), [d]), 'mF1')} |")
     notes = [f'Cost from `{BENCH_CSV}` (`python tools/run_zoo.py --bench-only`: random weights, '
              f'batch 1, 1x3x512x512, eval mode, median latency of the fastest inference mode, all '
              f'configs in one run' + (f' on {device}' if device else '') + '); demo mF1 from '
              f'`{DEMO_CSV}` (`python tools/run_zoo.py --profile demo CONFIG`: generated faces, '
              f'128 px, CPU schedule; test split, 18 foreground classes). An empty cell has not '
              f'been measured yet.']
+    if any(len(runs) > 1 for runs in demo_runs.values()):
+        notes[0] += (' Where a config ran with several seeds (`--seeds K`): mean ± standard '
+                     'deviation over its runs.')
     return '\n'.join(lines) + '\n\n' + notes[0] + '\n'
 
 
@@ -131,6 +170,60 @@ def _sorted_by_mf1(rows):
     return sorted(rows, key=key)
 
 
+def _leaderboard_columns(rows) -> list:
+    """The leaderboard's columns, with the ``seed`` column when a row is an extra seed."""
+    if not any(r.get('seed') not in (None, '') for r in rows):
+        return LEADERBOARD
+    return LEADERBOARD[:1] + [('seed', 'seed', 's')] + LEADERBOARD[1:]
+
+
+SEEDS = [('architecture', 'architecture', 's'), ('runs', 'runs', 's'), ('mF1', 'mF1', 's'),
+         ('mIoU', 'mIoU', 's'), ('aAcc', 'aAcc', 's')]
+
+
+def seed_summary(rows: list[dict]) -> list[str]:
+    """A table of mean ± std over the runs of each config that ran with several seeds (sorted
+    by mean mF1); nothing when every config has one run."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if not r.get('test_time'):
+            groups.setdefault(r['config'], []).append(r)
+    several = {c: g for c, g in groups.items() if len(g) > 1}
+    if not several:
+        return []
+
+    def mean_mf1(group):
+        values = [float(r['mF1']) for r in group if r.get('mF1') not in (None, '')]
+        return -statistics.mean(values) if values else math.inf
+    table = [dict(architecture=g[0].get('architecture'), runs=str(len(g)),
+                  **{k: _mean_std(g, k) for k in ('mF1', 'mIoU', 'aAcc')})
+             for g in sorted(several.values(), key=mean_mf1)]
+    return (['Over seeds (`tools/run_zoo.py --seeds K`): mean ± sample standard deviation of '
+             'the runs of each config that ran more than once.', '']
+            + _table(table, SEEDS) + [''])
+
+
+def profile_sections(title: str, path: str, note: str, rows: list[dict]) -> list[str]:
+    """The leaderboards of one results CSV: the protocol's rows, then one table per other
+    dataset in its ``dataset`` column (LaPa rows beside the CelebAMask-HQ rows of the same
+    configs, never mixed into one ranking)."""
+    lines = []
+    main = [r for r in rows if _is_celebamask(r)]
+    columns = _leaderboard_columns(rows)
+    if main:
+        lines += [f'## {title} (`{path}`)', '', note + '.', '']
+        lines += _table(_sorted_by_mf1(main), columns) + ['']
+        lines += seed_summary(main)
+    for label in sorted({r['dataset'] for r in rows if not _is_celebamask(r)}):
+        lines += [f'## {title} on {label} (`{path}`)', '',
+                  f'The same configs on {label} (`tools/run_zoo.py --dataset`, every head set to '
+                  f'its classes); mF1 over its foreground classes, mIoU and aAcc over all of them '
+                  f'(LaPa: 10 and 11, at each image\'s original size).', '']
+        lines += _table(_sorted_by_mf1([r for r in rows if r.get('dataset') == label]),
+                        columns) + ['']
+    return lines
+
+
 def render_results() -> str:
     """docs/results.md: the demo and full leaderboards and the benchmark table."""
     lines = ['# Results', '',
@@ -142,11 +235,7 @@ def render_results() -> str:
             ('Demo profile', DEMO_CSV, 'Generated faces, 128 px, CPU schedule; latency at '
                                        '128x128, batch 1, best mode'),
             ('Full profile', FULL_CSV, 'CelebAMask-HQ, the protocol; latency at 512x512')):
-        rows = read_csv(osp.join(ROOT, path))
-        if not rows:
-            continue
-        lines += [f'## {title} (`{path}`)', '', note + '.', '']
-        lines += _table(_sorted_by_mf1(rows), LEADERBOARD) + ['']
+        lines += profile_sections(title, path, note, read_csv(osp.join(ROOT, path)))
     bench = read_csv(osp.join(ROOT, BENCH_CSV))
     if bench:
         machine = sorted({f"{r.get('device_name')} ({r.get('torch_threads')} threads, torch "
