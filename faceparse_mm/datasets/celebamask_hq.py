@@ -30,8 +30,22 @@ from .synthetic import make_synthetic_celebamask
 CONVERT_HINT = 'python tools/dataset_converters/celebamask_hq.py {root}'
 
 
+class SkipBadSamples:
+    """With ``skip_bad`` (training only), a sample whose files fail to load is logged and
+    replaced by another; a test split always raises. Put before the dataset base class."""
+
+    def prepare_data(self, idx):
+        if not self.skip_bad or self.test_mode:
+            return super().prepare_data(idx)
+        try:
+            return super().prepare_data(idx)
+        except FaceDataError as err:
+            print_log(f'skipped (skip_bad=True): {err}', logger='current', level=30)
+            return None  # BaseDataset draws another sample
+
+
 @DATASETS.register_module()
-class CelebAMaskHQDataset(BaseSegDataset):
+class CelebAMaskHQDataset(SkipBadSamples, BaseSegDataset):
     """CelebAMask-HQ face parsing, 19 classes (background included).
 
     Args:
@@ -67,15 +81,6 @@ class CelebAMaskHQDataset(BaseSegDataset):
             convert(root, split='auto', progress=False,
                     log=lambda msg: print_log(msg, logger='current'))
         barrier()
-
-    def prepare_data(self, idx):
-        if not self.skip_bad or self.test_mode:
-            return super().prepare_data(idx)
-        try:
-            return super().prepare_data(idx)
-        except FaceDataError as err:
-            print_log(f'skipped (skip_bad=True): {err}', logger='current', level=30)
-            return None  # BaseDataset draws another sample
 
     def load_data_list(self) -> list:
         root = self.data_root or ''

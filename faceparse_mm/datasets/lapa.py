@@ -29,9 +29,9 @@ from mmengine.dist import barrier, get_rank
 from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 
-from faceparse_mm.errors import FaceDataError
 from faceparse_mm.registry import DATASETS
 
+from .celebamask_hq import SkipBadSamples
 from .lapa_table import LAPA
 from .synthetic_lapa import SYNTHETIC_MARKER, make_synthetic_lapa
 
@@ -41,7 +41,7 @@ DOWNLOAD_HINT = ('put the LaPa release there ({root}/{{train,val,test}}/{{images
 
 
 @DATASETS.register_module()
-class LaPaDataset(BaseSegDataset):
+class LaPaDataset(SkipBadSamples, BaseSegDataset):
     """LaPa face parsing, 11 classes (background included), one release folder per split.
 
     Args:
@@ -85,15 +85,6 @@ class LaPaDataset(BaseSegDataset):
                       logger='current')
             make_synthetic_lapa(root, **cfg)
         barrier()
-
-    def prepare_data(self, idx):
-        if not self.skip_bad or self.test_mode:
-            return super().prepare_data(idx)
-        try:
-            return super().prepare_data(idx)
-        except FaceDataError as err:
-            print_log(f'skipped (skip_bad=True): {err}', logger='current', level=30)
-            return None  # BaseDataset draws another sample
 
     def load_data_list(self) -> list:
         root = self.data_root or ''
