@@ -84,12 +84,77 @@ def test_onnxruntime_mode_times_the_same_logits():
     model = benchmark.InferenceModule(benchmark.build_model(CFG)).eval()
     x = torch.randn(3, 3, 32, 32)
     run, to_input = benchmark.prepare('onnxruntime', model, x[:1])
+    # the graph is the model's with settled BatchNorm statistics: every other weight the same
+    exported, original = run.module.segmentor.state_dict(), model.segmentor.state_dict()
+    assert exported.keys() == original.keys()
+    stats = {k for k in original if k.endswith(('running_mean', 'running_var'))}
+    assert stats and all(not torch.equal(exported[k], original[k]) for k in stats)
+    assert all(torch.equal(exported[k], original[k]) for k in original.keys() - stats
+               if not k.endswith('num_batches_tracked'))
     with torch.no_grad():
-        expected = model(x)
+        expected = run.module(x)
     got = torch.from_numpy(run(to_input(x)))  # batch 3: the exported batch axis is dynamic
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     r = benchmark.benchmark(CFG, shape=(32, 32), batch=2, repeats=2, warmup=0,
                             modes=['eager', 'onnxruntime'])
     assert r['modes']['onnxruntime']['latency']['runs'] == 2
     assert r['modes']['onnxruntime']['throughput'] > 0
+    parity = r['modes']['onnxruntime']['parity']  # the timed graph against eager, one image
+    assert parity['shape'] == [1, model.segmentor.decode_head.num_classes, 32, 32]
+    assert parity['max_rel'] < 1e-4 and parity['label_agreement'] == 1.0
     assert 'onnxruntime' not in benchmark.DEFAULT_MODES.split(',')
+
+
+class _Stateful(nn.Module):
+    """A segmentor whose output depends on how often it ran (a video model's stream): a graph
+    traced at one call is not the model at the next."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.calls = 0
+
+    def encode_decode(self, x, metas):
+        self.calls += 1
+        return self.conv(x) * self.calls
+
+
+def test_onnxruntime_mode_refuses_a_graph_that_is_not_the_model():
+    pytest.importorskip('onnxruntime')
+    module = benchmark.InferenceModule(_Stateful()).eval()
+    with pytest.raises(RuntimeError, match='does not reproduce the model on the timed image'):
+        benchmark.prepare('onnxruntime', module, torch.randn(1, 3, 16, 16))
+    # the same module without its state exports
+    run, _ = benchmark.prepare('onnxruntime', benchmark.InferenceModule(_Stateless()).eval(),
+                               torch.randn(1, 3, 16, 16))
+    assert run.parity['label_agreement'] == 1.0 and run.parity['max_rel'] < 1e-5
+
+
+class _Stateless(_Stateful):
+    def encode_decode(self, x, metas):
+        return self.conv(x)
+
+
+class _Routed(_Stateful):
+    """Input-dependent control flow (dynamic routing's kind): the trace keeps one branch."""
+
+    def encode_decode(self, x, metas):
+        return self.conv(x) if x.mean() > 0.4 else -self.conv(x)
+
+
+def test_onnxruntime_mode_refuses_input_dependent_routes_and_video_models():
+    pytest.importorskip('onnxruntime')
+    x = torch.randn(1, 3, 16, 16)
+    x = x - x.mean() + 1
+    # export traces at uniform noise (mean 0.5) and x has mean 1: both take the first branch, so
+    # only the mode's second image (standard normal, mean about 0) shows the frozen route
+    with pytest.raises(RuntimeError, match='does not reproduce the model'):
+        benchmark.prepare('onnxruntime', benchmark.InferenceModule(_Routed()).eval(), x)
+    video = _Stateless()
+    video.stream_history = 3
+    with pytest.raises(RuntimeError, match='video model'):
+        benchmark.prepare('onnxruntime', benchmark.InferenceModule(video).eval(), x)
+    declared = _Stateless()
+    declared.onnx_unexportable = 'routes depend on the image'
+    with pytest.raises(RuntimeError, match='does not export to ONNX: routes depend on the image'):
+        benchmark.prepare('onnxruntime', benchmark.InferenceModule(declared).eval(), x)

@@ -65,6 +65,15 @@ def test_the_table_names_only_existing_configs_with_a_reason():
         assert len(reason) > 10, f'README gives no reason why {name} does not export'
 
 
+def test_the_table_lists_exactly_the_segmentors_that_say_they_do_not_export():
+    """The README's table and the segmentors' ``onnx_unexportable`` (which the benchmark's
+    onnxruntime mode refuses) name the same configs."""
+    from faceparse_mm.registry import MODELS
+    declared = {name for name in NAMES if getattr(
+        MODELS.get(Config.fromfile(CONFIGS[name]).model.type), 'onnx_unexportable', None)}
+    assert declared == set(unexportable())
+
+
 # seconds each (the biggest graphs take 10-30 s to trace and export on 2 cores)
 @pytest.mark.slow
 @pytest.mark.parametrize('name', NAMES)

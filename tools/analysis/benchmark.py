@@ -16,7 +16,10 @@ after ``--warmup``; throughput: images/s at ``--batch``. Modes: ``eager``; ``fol
 default inductor backend; a mode that fails is recorded as unavailable with the reason);
 ``onnxruntime`` (the same ``encode_decode`` exported to ONNX at the timed shape with a dynamic
 batch, ``faceparse_mm.apis.onnx_export``, run by onnxruntime on the CPU with torch's thread
-count; not in the default modes, needs ``pip install -e .[deploy]``).
+count; not in the default modes, needs ``pip install -e .[deploy]``; its entry also holds the
+``parity`` of the timed graph with eager on the timed image and another, max abs and relative logit
+difference and label agreement, and a graph that does not reproduce the model, such as dynamic
+routing's or a video model's, is recorded as unavailable).
 
 FLOPs come from mmengine's ``get_model_complexity_info`` (fvcore's counter), which counts one
 fused multiply-add as one FLOP: for convolutions and matrix products the number is MACs
@@ -44,10 +47,14 @@ import torch  # noqa: E402
 
 import faceparse_mm  # noqa: E402,F401
 from faceparse_mm.apis.onnx_export import (  # noqa: E402
+    MIN_AGREEMENT,
+    REFUSE_RTOL,
     OnnxInferenceModule,
+    compare_logits,
     export_onnx,
     onnx_session,
     run_session,
+    settle_batchnorm,
 )
 from faceparse_mm.utils.build import build_segmentor, count_params  # noqa: E402
 from faceparse_mm.utils.fuse import fold_bn  # noqa: E402
@@ -123,15 +130,54 @@ def matmul_gflops(device, n: int = 2048, repeats: int = 5) -> float:
 
 def onnxruntime_runner(module: InferenceModule, sample):
     """``module`` exported to ONNX at ``sample``'s shape (dynamic batch) and loaded into an
-    onnxruntime CPU session: a callable taking the same input tensor, giving the logits."""
+    onnxruntime CPU session: a callable taking the same input tensor, giving the logits, with
+    ``.parity`` (:func:`compare_logits` on ``sample``) and ``.module`` (the eager copy exported).
+
+    The graph is exported from a copy whose BatchNorm statistics are those of two random images
+    (:func:`settle_batchnorm`): the same ops, so the same time, but logits of a trained model's
+    scale (with BN's defaults an untrained HRNet's reach the thousands, and float32 rounding
+    alone then differs by more than ``REFUSE_RTOL``). A graph that does not reproduce the copy
+    on ``sample`` and on a second random image (control flow that depends on the input, such as
+    dynamic routing's, or on state) is refused, as is a segmentor that says it does not export
+    (``onnx_unexportable``: dynamic routing, whose untrained gates all open so that random
+    images cannot show it, and TDNet) or a video model, so that a time is never reported for a
+    graph that is not the model."""
     if sample.device.type != 'cpu':
         raise RuntimeError('the onnxruntime mode runs on the CPU only')
-    graph = OnnxInferenceModule(module.segmentor, preprocess=False, labels=False)
+    reason = getattr(module.segmentor, 'onnx_unexportable', None)
+    if reason is None and getattr(module.segmentor, 'stream_history', 0):
+        reason = 'a video model keeps state over a clip: the graph of one frame is not the model'
+    if reason:  # a graph traced from random images can match the model on them and still not be it
+        raise RuntimeError(f'does not export to ONNX: {reason}')
+    generator = torch.Generator().manual_seed(0)
+    settled = settle_batchnorm(InferenceModule(copy.deepcopy(module.segmentor)),
+                               torch.randn(2, *sample.shape[1:], generator=generator))
+    graph = OnnxInferenceModule(settled.segmentor, preprocess=False, labels=False)
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'model.onnx')
         export_onnx(graph, path, shape=tuple(sample.shape[-2:]), batch=sample.shape[0])
         session = onnx_session(path)
-    return lambda x: run_session(session, x)[0]
+    # the timed image, and another one: a graph traced with the first image's routes frozen in
+    # reproduces that image only
+    checks = [sample, torch.randn(sample.shape, generator=generator)]
+    with torch.inference_mode():
+        results = [compare_logits(settled(x), torch.from_numpy(run_session(session, x)[0]))
+                   for x in checks]
+    parity = dict(results[0], max_abs=max(r['max_abs'] for r in results),
+                  max_rel=max(r['max_rel'] for r in results),
+                  label_agreement=min(r['label_agreement'] for r in results), images=len(checks))
+    if parity['max_rel'] > REFUSE_RTOL or parity['label_agreement'] < MIN_AGREEMENT:
+        raise RuntimeError(
+            f'the exported graph does not reproduce the model on the timed image and another '
+            f'(max relative '
+            f'logit difference {parity["max_rel"]:.3g}, labels agree '
+            f'{100 * parity["label_agreement"]:.2f}%): its computation depends on the input or '
+            f'on state (README.md: architectures that do not export to ONNX)')
+
+    def run(x):
+        return run_session(session, x)[0]
+    run.parity, run.module = parity, settled
+    return run
 
 
 def prepare(mode: str, module, sample):
@@ -187,6 +233,8 @@ def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=F
             result['modes'][mode] = dict(latency=summarise(lat),
                                          throughput=batch / statistics.median(thr),
                                          setup_s=setup_s)
+            if hasattr(m, 'parity'):  # onnxruntime: the graph timed, against eager
+                result['modes'][mode]['parity'] = m.parity
         except Exception as err:  # a mode that does not work here is recorded, not fatal
             result['modes'][mode] = dict(unavailable=f'{type(err).__name__}: {str(err)[:200]}')
     timed = {k: v for k, v in result['modes'].items() if 'latency' in v}
@@ -244,8 +292,12 @@ def print_table(report: dict) -> None:
         for mode, v in r['modes'].items():
             if 'latency' in v:
                 lat = v['latency']
+                parity = (f"  parity: max rel {v['parity']['max_rel']:.2g}, labels "
+                          f"{100 * v['parity']['label_agreement']:.3f}%" if 'parity' in v
+                          else '')
                 print(f"  {mode:24s} {lat['median_ms']:9.2f} ms  [p10 {lat['p10_ms']:.2f}, "
-                      f"p90 {lat['p90_ms']:.2f}]  {v['throughput']:7.2f} img/s @ b{r['batch']}")
+                      f"p90 {lat['p90_ms']:.2f}]  {v['throughput']:7.2f} img/s @ b{r['batch']}"
+                      + parity)
             else:
                 print(f"  {mode:24s} unavailable: {v['unavailable']}")
         if 'best_mode' in r:

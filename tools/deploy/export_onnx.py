@@ -45,6 +45,9 @@ import torch  # noqa: E402
 import faceparse_mm  # noqa: E402,F401  (applies compat before mmseg is imported)
 from faceparse_mm.apis import FaceParser, resize_image, resize_nearest  # noqa: E402
 from faceparse_mm.apis.onnx_export import (  # noqa: E402
+    MIN_AGREEMENT,
+    REFUSE_RTOL,
+    RTOL,
     OnnxInferenceModule,
     check_parity,
     export_onnx,
@@ -61,14 +64,6 @@ from faceparse_mm.utils.cli import cli_errors  # noqa: E402
 from faceparse_mm.utils.io import atomic_path  # noqa: E402
 from tools.analysis.benchmark import summarise, time_runs  # noqa: E402
 
-#: the largest logit difference, relative to the largest logit (at least 1), that counts as the
-#: same model (what tests/tools/test_export_onnx.py requires of every config)
-RTOL = 1e-4
-#: beyond these the graph is not the model (a size frozen at export, a traced branch): refused.
-#: Between RTOL and REFUSE_RTOL it is the float32 rounding of a deep model (a random-noise image
-#: through an untrained one reaches 2e-4): reported as a warning
-REFUSE_RTOL = 1e-3
-MIN_AGREEMENT = 0.99
 INPUT_DOC = ('image: float32 (N, 3, H, W), BGR channel order, values 0..255 (normalised inside '
              'the graph); outputs logits (N, C, H, W) and labels (N, H, W) int64')
 

@@ -23,6 +23,11 @@ class DynamicRoutingEncoderDecoder(EncoderDecoder):
     ``EncoderDecoder``'s. The backbone must set ``last_cost`` (``expected`` (N,), ``full``) in
     its forward."""
 
+    #: why a traced graph is not this model (``tools/analysis/benchmark.py``'s onnxruntime mode
+    #: refuses it; README.md's table of architectures that do not export says the same)
+    onnx_unexportable = ('data-dependent control flow: the cells and routes whose gates close '
+                         'for an image are skipped, and tracing freezes the traced image\'s routes')
+
     def __init__(self, *args, budget_loss=dict(type='BudgetLoss'), **kwargs):
         super().__init__(*args, **kwargs)
         self.budget_loss = MODELS.build(budget_loss) if budget_loss else None

@@ -113,6 +113,9 @@ class TDNet(BaseSegmentor):
     """
 
     training_only = ('auxiliary_head',)
+    #: why a traced graph is not this model (see ``DynamicRoutingEncoderDecoder``)
+    onnx_unexportable = ('state over a clip: each frame runs one of the sub-networks in turn '
+                         'and attends over the kept keys and values of the previous frames')
 
     def __init__(self, backbone: dict, decode_head: dict, num_paths: int = 4,
                  in_channels: int = 512, in_index: int = 3, num_slices: int | None = None,
