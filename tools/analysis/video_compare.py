@@ -207,6 +207,14 @@ def markdown(rows: list[dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def in_repo(path: str | None) -> str | None:
+    """``path`` relative to the repository when it lies inside it (results files name no
+    machine's directories), else as given."""
+    if path and osp.isabs(path) and path.startswith(ROOT + osp.sep):
+        return osp.relpath(path, ROOT)
+    return path
+
+
 def _iterations(checkpoint: str | None):
     m = re.search(r'iter_(\d+)\.pth', osp.basename(checkpoint or ''))
     return int(m.group(1)) if m else None
@@ -254,7 +262,7 @@ def main(argv=None):
             latency_vs_reference=timing[name]['latency_ms'] / reference,
             **{k: metrics.get(k) for k in ('mF1', 'mIoU', 'flicker', 'mFlicker',
                                            'frame_pairs')},
-            iterations=None, checkpoint=(records[name] or {}).get('checkpoint'),
+            iterations=None, checkpoint=in_repo((records[name] or {}).get('checkpoint')),
             shape='x'.join(map(str, args.shape)), clip_frames=args.clip_frames,
             device_name=device_name, torch_threads=torch.get_num_threads(),
             commit=git_commit(), date=time.strftime('%Y-%m-%dT%H:%M:%S'), command=command))
