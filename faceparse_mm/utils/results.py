@@ -4,9 +4,28 @@ from __future__ import annotations
 import datetime
 import math
 import os.path as osp
+import shlex
 import subprocess
 
 from .io import write_json_atomic
+
+#: the repository's root (this file is faceparse_mm/utils/results.py)
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def repo_relative(path: str | None) -> str | None:
+    """``path`` relative to the repository when it is an absolute path inside it, else as given:
+    what a results file records, so that it names no machine's directories."""
+    if path and osp.isabs(path) and osp.abspath(path).startswith(REPO_ROOT + osp.sep):
+        return osp.relpath(osp.abspath(path), REPO_ROOT)
+    return path
+
+
+def recorded_command(script: str, args) -> str:
+    """``python SCRIPT ARGS...`` shell-quoted as a results row records it, absolute paths inside
+    the repository made relative to it (the command is then run from the repository root)."""
+    return ' '.join(shlex.quote(p) for p in ['python', script,
+                                             *(repo_relative(a) for a in args)])
 
 
 def git_commit(cwd: str | None = None) -> str | None:

@@ -58,9 +58,3 @@ def test_the_table_lists_each_model_with_its_numbers():
     assert '| tdnet-td4-psp18 | 52,631,884 | 12.35 | 1.50 | 80.12 | 1.235 | 2.500 |' in text
     assert '| bisenetv1 | 13,000,000 | 10.00 | 1.00 |  |  |  |' in text
 
-
-def test_rows_name_checkpoints_relative_to_the_repository():
-    inside = os.path.join(vc.ROOT, 'work_dirs', 'video_compare', 'demo', 'x', 'best.pth')
-    assert vc.in_repo(inside) == os.path.join('work_dirs', 'video_compare', 'demo', 'x', 'best.pth')
-    assert vc.in_repo('/elsewhere/best.pth') == '/elsewhere/best.pth'
-    assert vc.in_repo(None) is None

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os.path as osp
-import shlex
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -40,7 +39,11 @@ from faceparse_mm.errors import FaceParseError  # noqa: E402
 from faceparse_mm.evaluation import confusion_matrix, metrics_from_confusion  # noqa: E402
 from faceparse_mm.utils.cli import cli_errors, load_config  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
-from faceparse_mm.utils.results import git_commit  # noqa: E402
+from faceparse_mm.utils.results import (  # noqa: E402
+    git_commit,
+    recorded_command,
+    repo_relative,
+)
 from tools.analysis.benchmark import InferenceModule, summarise, time_runs  # noqa: E402
 from tools.analysis.collect_results import read_csv, write_csv  # noqa: E402
 from tools.run_zoo import arch_name  # noqa: E402
@@ -131,8 +134,8 @@ def main(argv=None):
         times = {s: latency_ms(face_parser, s, args.repeats, args.warmup) for s in sizes}
     label = 'x'.join(str(v) for v in result['label_sizes'][0]) if len(
         result['label_sizes']) == 1 else 'mixed'
-    command = ' '.join(shlex.quote(p) for p in ['python', 'tools/analysis/resolution_sweep.py',
-                                                 *(argv if argv is not None else sys.argv[1:])])
+    command = recorded_command('tools/analysis/resolution_sweep.py',
+                               argv if argv is not None else sys.argv[1:])
     stamp = dict(commit=git_commit(ROOT),
                  date=datetime.datetime.now().isoformat(timespec='seconds'))
     rows = []
@@ -141,10 +144,12 @@ def main(argv=None):
         rows.append(dict(config=args.config, architecture=arch_name(args.config), size=s,
                          label_size=label, images=result['images'], mF1=round(m['mF1'], 4),
                          mIoU=round(m['mIoU'], 4), latency_ms=round(times[s], 3),
-                         checkpoint=args.checkpoint, device=str(face_parser.device),
+                         checkpoint=repo_relative(args.checkpoint),
+                         device=str(face_parser.device),
                          command=command, **stamp))
     write_json_atomic(osp.join(work_dir, 'resolution_sweep.json'),
-                      dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
+                      dict(config=args.config, checkpoint=repo_relative(args.checkpoint),
+                           split=args.split,
                            repeats=args.repeats, rows=rows, **stamp))
     print(f'{"size":>6} {"mF1":>7} {"mIoU":>7} {"latency ms":>11}   (labels at {label}, '
           f'{result["images"]} images)')

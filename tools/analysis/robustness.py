@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os.path as osp
-import shlex
 import sys
 import time
 
@@ -41,7 +40,11 @@ from faceparse_mm.evaluation import confusion_matrix, metrics_from_confusion  # 
 from faceparse_mm.evaluation.pose import image_key  # noqa: E402
 from faceparse_mm.utils.cli import cli_errors, load_config  # noqa: E402
 from faceparse_mm.utils.io import atomic_path, write_json_atomic  # noqa: E402
-from faceparse_mm.utils.results import git_commit  # noqa: E402
+from faceparse_mm.utils.results import (  # noqa: E402
+    git_commit,
+    recorded_command,
+    repo_relative,
+)
 from tools.analysis.collect_results import read_csv, write_csv  # noqa: E402
 from tools.run_zoo import arch_name  # noqa: E402
 
@@ -187,9 +190,10 @@ def main(argv=None):
         counts = evaluate(face_parser, split_images(cfg, args.split, args.limit), conditions,
                           progress=progress)
     result = summarise(counts['sums'], counts['images'])
-    command = ' '.join(shlex.quote(p) for p in ['python', 'tools/analysis/robustness.py',
-                                                 *(argv if argv is not None else sys.argv[1:])])
-    provenance = dict(config=args.config, checkpoint=args.checkpoint, split=args.split,
+    command = recorded_command('tools/analysis/robustness.py',
+                               argv if argv is not None else sys.argv[1:])
+    provenance = dict(config=args.config, checkpoint=repo_relative(args.checkpoint),
+                      split=args.split,
                       tta=args.tta, commit=git_commit(ROOT),
                       date=datetime.datetime.now().isoformat(timespec='seconds'),
                       command=command)
@@ -208,7 +212,8 @@ def main(argv=None):
     print(f'-> {osp.join(work_dir, "robustness.json")}, {png}')
     if args.out:
         rows = [_rounded(dict(r, config=args.config, architecture=arch_name(args.config),
-                              checkpoint=args.checkpoint, commit=provenance['commit'],
+                              checkpoint=repo_relative(args.checkpoint),
+                              commit=provenance['commit'],
                               date=provenance['date'], command=command))
                 for r in result['rows']]
         kept = [r for r in read_csv(args.out) if r.get('config') != args.config]

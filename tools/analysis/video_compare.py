@@ -54,7 +54,7 @@ from mmengine.config import Config, ConfigDict  # noqa: E402
 import faceparse_mm  # noqa: E402,F401
 from faceparse_mm.utils.build import build_segmentor, count_params  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic, write_text_atomic  # noqa: E402
-from faceparse_mm.utils.results import git_commit  # noqa: E402
+from faceparse_mm.utils.results import git_commit, repo_relative  # noqa: E402
 from tools.analysis.benchmark import cpu_name  # noqa: E402
 from tools.analysis.collect_results import write_csv  # noqa: E402
 
@@ -207,14 +207,6 @@ def markdown(rows: list[dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def in_repo(path: str | None) -> str | None:
-    """``path`` relative to the repository when it lies inside it (results files name no
-    machine's directories), else as given."""
-    if path and osp.isabs(path) and path.startswith(ROOT + osp.sep):
-        return osp.relpath(path, ROOT)
-    return path
-
-
 def _iterations(checkpoint: str | None):
     m = re.search(r'iter_(\d+)\.pth', osp.basename(checkpoint or ''))
     return int(m.group(1)) if m else None
@@ -262,7 +254,8 @@ def main(argv=None):
             latency_vs_reference=timing[name]['latency_ms'] / reference,
             **{k: metrics.get(k) for k in ('mF1', 'mIoU', 'flicker', 'mFlicker',
                                            'frame_pairs')},
-            iterations=None, checkpoint=in_repo((records[name] or {}).get('checkpoint')),
+            iterations=None,
+            checkpoint=repo_relative((records[name] or {}).get('checkpoint')),
             shape='x'.join(map(str, args.shape)), clip_frames=args.clip_frames,
             device_name=device_name, torch_threads=torch.get_num_threads(),
             commit=git_commit(), date=time.strftime('%Y-%m-%dT%H:%M:%S'), command=command))
