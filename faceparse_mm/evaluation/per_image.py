@@ -27,11 +27,21 @@ import numpy as np
 
 from faceparse_mm.errors import FaceDataError
 from faceparse_mm.utils.io import atomic_path
+from faceparse_mm.utils.results import repo_relative
 
-__all__ = ['PER_IMAGE_FILE', 'save_per_image', 'load_per_image']
+__all__ = ['PER_IMAGE_FILE', 'save_per_image', 'load_per_image', 'run_label']
 
 PER_IMAGE_FILE = 'test_per_image.npz'
 REQUIRED = ('names', 'conf', 'classes', 'foreground')
+
+
+def run_label(path: str) -> str:
+    """A run's name in a results table, from the path of its per-image file: the run directory
+    for ``DIR/test_per_image.npz``, else the file without ``.npz`` (``results/per_image/NAME``);
+    relative to the repository when inside it."""
+    run = osp.dirname(path) if osp.basename(path) == PER_IMAGE_FILE else (
+        path[:-len('.npz')] if path.endswith('.npz') else path)
+    return repo_relative(osp.abspath(run))
 
 
 def save_per_image(path: str, names: Sequence[str], confs, classes: Sequence[str],

@@ -7,7 +7,12 @@ import pytest
 from faceparse_mm.datasets import CLASSES
 from faceparse_mm.errors import FaceDataError
 from faceparse_mm.evaluation import FaceParsingMetric, confusion_matrix
-from faceparse_mm.evaluation.per_image import load_per_image, save_per_image
+from faceparse_mm.evaluation.per_image import (
+    PER_IMAGE_FILE,
+    load_per_image,
+    run_label,
+    save_per_image,
+)
 
 from .test_face_metric import _sample
 
@@ -80,3 +85,21 @@ def test_bad_files_are_named_with_the_key(tmp_path):
     (tmp_path / 'junk.npz').write_bytes(b'not an archive')
     with pytest.raises(FaceDataError, match='junk.npz'):
         load_per_image(str(tmp_path / 'junk.npz'))
+
+
+def test_a_run_is_named_by_its_directory_or_file_relative_to_the_repository(tmp_path):
+    from faceparse_mm.utils.results import REPO_ROOT
+    inside = os.path.join(REPO_ROOT, 'work_dirs', 'zoo', 'demo', 'sfnet-r18_demo')
+    assert run_label(os.path.join(inside, PER_IMAGE_FILE)) == os.path.join(
+        'work_dirs', 'zoo', 'demo', 'sfnet-r18_demo')
+    assert run_label(os.path.join(REPO_ROOT, 'results', 'per_image', 'sfnet-r18_demo.npz')) \
+        == os.path.join('results', 'per_image', 'sfnet-r18_demo')
+    # a path outside the repository stays absolute; a relative one is taken from the cwd
+    assert run_label(str(tmp_path / 'run' / PER_IMAGE_FILE)) == str(tmp_path / 'run')
+    cwd = os.getcwd()
+    try:
+        os.chdir(REPO_ROOT)
+        assert run_label(os.path.join('results', 'per_image', 'x.npz')) == os.path.join(
+            'results', 'per_image', 'x')
+    finally:
+        os.chdir(cwd)

@@ -33,7 +33,7 @@ from faceparse_mm.evaluation.bootstrap import (  # noqa: E402
     bootstrap_interval,
     paired_bootstrap,
 )
-from faceparse_mm.evaluation.per_image import PER_IMAGE_FILE, load_per_image  # noqa: E402
+from faceparse_mm.evaluation.per_image import load_per_image, run_label  # noqa: E402
 from faceparse_mm.utils.results import git_commit  # noqa: E402
 from tools.analysis.collect_results import write_csv  # noqa: E402
 
@@ -42,15 +42,6 @@ COLUMNS = ['comparison', 'run_a', 'run_b', 'config_a', 'config_b', 'images', 'n_
                                                               'b_hi', 'diff', 'diff_lo',
                                                               'diff_hi', 'p')] + [
     'commit', 'date', 'command']
-
-
-def _label(path: str) -> str:
-    """A run's name in the table: its directory for ``DIR/test_per_image.npz``, else the file
-    without ``.npz`` (``results/per_image/NAME``); relative to the repository when inside."""
-    run = osp.dirname(path) if osp.basename(path) == PER_IMAGE_FILE else (
-        path[:-len('.npz')] if path.endswith('.npz') else path)
-    run = osp.abspath(run)
-    return osp.relpath(run, ROOT) if run.startswith(ROOT + osp.sep) else run
 
 
 def _config(run: dict) -> str | None:
@@ -86,7 +77,7 @@ def compare(path_a: str, path_b: str | None = None, n_boot: int = 2000, seed: in
     """The CSV row of one comparison (see the module docstring)."""
     a = load_per_image(path_a)
     fg = a['foreground'].tolist()
-    row = dict(comparison=_label(a['path']), run_a=_label(a['path']), config_a=_config(a),
+    row = dict(comparison=run_label(a['path']), run_a=run_label(a['path']), config_a=_config(a),
                images=len(a['names']), n_boot=n_boot, level=level, boot_seed=seed)
     one = bootstrap_interval(a['conf'], n_boot, seed, level, fg)
     for m in METRICS:
@@ -95,8 +86,8 @@ def compare(path_a: str, path_b: str | None = None, n_boot: int = 2000, seed: in
     if path_b is not None:
         b = load_per_image(path_b)
         conf_b = align(a, b)
-        row.update(comparison=f'{row["run_a"]} vs {_label(b["path"])}', run_b=_label(b['path']),
-                   config_b=_config(b))
+        run_b = run_label(b['path'])
+        row.update(comparison=f'{row["run_a"]} vs {run_b}', run_b=run_b, config_b=_config(b))
         other = bootstrap_interval(conf_b, n_boot, seed, level, fg)
         paired = paired_bootstrap(a['conf'], conf_b, n_boot, seed, level, fg)
         for m in METRICS:

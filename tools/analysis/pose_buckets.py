@@ -28,28 +28,19 @@ sys.path.insert(0, ROOT)
 
 from faceparse_mm.errors import FaceDataError  # noqa: E402
 from faceparse_mm.evaluation import metrics_from_confusion  # noqa: E402
-from faceparse_mm.evaluation.per_image import PER_IMAGE_FILE, load_per_image  # noqa: E402
+from faceparse_mm.evaluation.per_image import load_per_image, run_label  # noqa: E402
 from faceparse_mm.evaluation.pose import (  # noqa: E402
     DEFAULT_EDGES,
     pose_buckets,
     pose_file_for,
     read_pose_file,
 )
-from faceparse_mm.utils.results import git_commit  # noqa: E402
+from faceparse_mm.utils.results import git_commit, repo_relative  # noqa: E402
 from tools.analysis.collect_results import read_csv, write_csv  # noqa: E402
 from tools.run_zoo import arch_name  # noqa: E402
 
 COLUMNS = ['run', 'config', 'architecture', 'axis', 'bucket', 'images', 'mF1', 'mIoU',
            'pose_file', 'commit', 'date']
-
-
-def _run_label(path: str) -> str:
-    """A run's name: its directory for ``DIR/test_per_image.npz``, else the file without
-    ``.npz`` (``results/per_image/NAME``); relative to the repository when inside."""
-    run = osp.dirname(path) if osp.basename(path) == PER_IMAGE_FILE else (
-        path[:-len('.npz')] if path.endswith('.npz') else path)
-    run = osp.abspath(run)
-    return osp.relpath(run, ROOT) if run.startswith(ROOT + osp.sep) else run
 
 
 def _config(npz_path: str) -> str | None:
@@ -59,10 +50,6 @@ def _config(npz_path: str) -> str | None:
     except (OSError, ValueError):
         return None
 
-
-def _relative(path: str) -> str:
-    path = osp.abspath(path)
-    return osp.relpath(path, ROOT) if path.startswith(ROOT + osp.sep) else path
 
 
 def run_rows(run: str, pose_file: str | None, edges: dict, said: set) -> list[dict]:
@@ -77,10 +64,10 @@ def run_rows(run: str, pose_file: str | None, edges: dict, said: set) -> list[di
     buckets, missing = pose_buckets(data['conf'], data['names'].tolist(), read_pose_file(path),
                                     edges)
     if missing:
-        print(f'{_run_label(data["path"])}: {missing} of {len(data["names"])} images have no '
+        print(f'{run_label(data["path"])}: {missing} of {len(data["names"])} images have no '
               f'pose in {path}')
     config = _config(data['path'])
-    label = _run_label(data['path'])
+    label = run_label(data['path'])
     fg = data['foreground'].tolist()
     rows = []
     for b in buckets:
@@ -90,7 +77,8 @@ def run_rows(run: str, pose_file: str | None, edges: dict, said: set) -> list[di
                          architecture=arch_name(config or osp.basename(label)), axis=b['axis'],
                          bucket=b['bucket'], images=b['images'],
                          mF1=round(m['mF1'], 2) if m else None,
-                         mIoU=round(m['mIoU'], 2) if m else None, pose_file=_relative(path)))
+                         mIoU=round(m['mIoU'], 2) if m else None,
+                         pose_file=repo_relative(osp.abspath(path))))
     return rows
 
 
