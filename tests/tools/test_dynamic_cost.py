@@ -1,6 +1,7 @@
 """tools/analysis/dynamic_cost.py: the MACs of the convolutions that ran, per image, and the cells
 skipped: exact on a static model, and following the routing space's closed cells."""
 import json
+import os.path as osp
 
 import pytest
 import torch
@@ -30,7 +31,12 @@ def test_a_static_model_costs_the_same_for_every_image(tmp_path):
     macs = (8 * 3 * 9 + 4 * 8 * 9 + 3 * 4) * 32 * 32
     assert report['summary']['macs'] == dict(mean=macs, min=macs, max=macs)
     assert report['summary']['images'] == 3 and 'skipped_fraction' not in report['summary']
-    assert json.loads(out.read_text())['summary'] == report['summary']
+    written = json.loads(out.read_text())
+    assert written['summary'] == report['summary']
+    # what reproduces it, and from which commit; no absolute path inside the repository
+    assert written['command'].startswith('python tools/analysis/dynamic_cost.py ')
+    assert written['command'].split()[2] == written['config'] and not osp.isabs(written['config'])
+    assert written['commit'] and written['date']
 
 
 def test_closing_a_cell_removes_exactly_its_cost():

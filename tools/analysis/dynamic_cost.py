@@ -23,6 +23,7 @@ import argparse
 import os.path as osp
 import statistics
 import sys
+import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -32,6 +33,7 @@ from torch import nn  # noqa: E402
 import faceparse_mm  # noqa: E402,F401
 from faceparse_mm.models.modules.routing_cell import conv_macs  # noqa: E402
 from faceparse_mm.utils.io import write_json_atomic  # noqa: E402
+from faceparse_mm.utils.results import git_commit, recorded_command, repo_relative  # noqa: E402
 
 
 class ConvMacCounter:
@@ -189,8 +191,13 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     cfg, model = build(args.config, args.checkpoint)
     report = measure(model, iter_split(cfg, args.split, args.limit))
-    report.update(config=args.config, checkpoint=args.checkpoint, split=args.split,
-                  counted='conv MACs of the convolutions run (hooks), batch 1, encode_decode')
+    report.update(config=repo_relative(osp.abspath(args.config)),
+                  checkpoint=args.checkpoint and repo_relative(osp.abspath(args.checkpoint)),
+                  split=args.split,
+                  counted='conv MACs of the convolutions run (hooks), batch 1, encode_decode',
+                  commit=git_commit(), date=time.strftime('%Y-%m-%dT%H:%M:%S'),
+                  command=recorded_command('tools/analysis/dynamic_cost.py',
+                                           sys.argv[1:] if argv is None else argv))
     print_summary(report['summary'])
     if args.out:
         write_json_atomic(args.out, report)
