@@ -17,6 +17,7 @@ from tests.models.randomise import randomise
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FULL = os.path.join(ROOT, 'configs', 'psa-ocrnet-hrnet-w18_celebamask.py')
 OCR = os.path.join(ROOT, 'configs', 'ocrnet-hrnet-w18_celebamask.py')
+DEMO = os.path.join(ROOT, 'configs', 'demo', 'psa-ocrnet-hrnet-w18_demo.py')
 # the authors' PSA_p / PSA_s (DeLightCMU/PSA) parameter counts per channel width
 AUTHORS_COUNTS = {512: (524_800, 443_584), 18: (666, 582), 36: (2_628, 2_244),
                   72: (10_440, 8_919), 144: (41_616, 35_334)}
@@ -222,3 +223,22 @@ def test_hrnet_imagenet_init_loads_every_hrnet_weight_and_leaves_psa_alone(tmp_p
     rest = set(after) - set(imagenet)
     assert rest and all('polarized_self_attention' in k for k in rest)
     assert all(torch.equal(after[k], before[k]) for k in rest)
+
+
+def test_psa_modules_of_the_demo_model_compute_the_same_in_train_and_eval_mode():
+    """The demo row's model: its 104 PSA_s modules hold no BatchNorm, dropout or other
+    mode-dependent layer, so train-mode and eval-mode outputs are identical (its backbone and
+    heads differ between the modes only as plain OCRNet-HRNet-W18's do)."""
+    model = build_segmentor(Config.fromfile(DEMO))
+    psa = [m for m in model.backbone.modules() if isinstance(m, PolarizedSelfAttention)]
+    assert len(psa) == 104
+    torch.manual_seed(5)
+    for i, m in enumerate(psa):
+        randomise(m, seed=i)
+        x = torch.randn(2, m.ch_query.in_channels, 9, 7)
+        with torch.no_grad():
+            m.train()
+            trained = m(x)
+            m.eval()
+            evaluated = m(x)
+        torch.testing.assert_close(trained, evaluated, rtol=0, atol=0)

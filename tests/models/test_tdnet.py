@@ -363,26 +363,6 @@ def test_the_demo_config_takes_a_training_step():
                         'channel_norm.0', 'decode_head.0', 'auxiliary_head.0'})
 
 
-def _labelled_frames_per_run(cfg):
-    """Training samples x labelled frames per sample (one: the last) x iterations."""
-    return cfg.train_dataloader.batch_size * cfg.train_cfg.max_iters
-
-
-@pytest.mark.parametrize('config', [DEMO, FULL])
-def test_tdnet_sees_as_many_labelled_frames_as_the_per_frame_model_of_its_profile(config):
-    """A TDNet sample is 4 frames labelled on the last one, so the demo's 2 samples per step
-    need 4x a per-frame demo's iterations to see its labelled frames (the video comparison
-    trains both); the poly decay ends where training does, and the one validation with it."""
-    cfg = Config.fromfile(config)
-    per_frame = Config.fromfile(os.path.join(
-        ROOT, 'configs', *(['demo', 'bisenetv1_demo.py'] if config == DEMO
-                           else ['bisenetv1_celebamask.py'])))
-    assert cfg.train_dataloader.dataset.num_frames == 4
-    assert _labelled_frames_per_run(cfg) == _labelled_frames_per_run(per_frame)
-    assert cfg.param_scheduler[-1]['end'] == cfg.train_cfg.max_iters
-    assert cfg.train_cfg.max_iters % cfg.train_cfg.val_interval == 0
-
-
 # --------------------------------------------------------------------------------------------
 # configs and size
 # --------------------------------------------------------------------------------------------

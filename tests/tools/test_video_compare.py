@@ -3,6 +3,8 @@ latency (a fresh stream per clip), the table."""
 import os
 import sys
 
+import pytest
+
 from faceparse_mm.utils.build import build_segmentor
 from tests.models.test_tdnet import tiny
 
@@ -36,6 +38,33 @@ def test_the_per_frame_models_run_on_tdnets_clips_as_single_frames():
         k: v.shape for k, v in tdnet.backbones[0].state_dict().items()}
     assert vc.derive_per_frame('bisenetv1', 'demo').model.type == vc.Config.fromfile(
         os.path.join(ROOT, 'configs/demo/bisenetv1_demo.py')).model.type
+
+
+def _labelled_frames(cfg):
+    """Training samples per step x iterations: a TDNet sample is labelled on its last frame
+    only, a per-frame sample is one labelled image."""
+    return cfg.train_dataloader.batch_size * cfg.train_cfg.max_iters
+
+
+@pytest.mark.parametrize('profile', ['demo', 'full'])
+def test_every_row_trains_on_the_same_labelled_frames_in_the_same_steps(profile):
+    """What video_compare runs: TDNet's config and the per-frame configs derived from it see
+    the same labelled frames per step, for as many steps, on the same learning-rate schedule;
+    the poly decay ends where training does, with the one validation (demo) there."""
+    video = vc.Config.fromfile(os.path.join(ROOT, vc.source_config(vc.TDNET, profile)))
+    assert video.train_dataloader.dataset.num_frames == 4 == video.model.num_paths
+    assert video.param_scheduler[-1]['end'] == video.train_cfg.max_iters
+    assert video.train_cfg.max_iters % video.train_cfg.val_interval == 0
+    for name in ('pspnet-r18-d8', 'bisenetv1'):
+        cfg = vc.derive_per_frame(name, profile)
+        assert cfg.train_dataloader.dataset.num_frames == 1
+        assert _labelled_frames(cfg) == _labelled_frames(video)
+        assert cfg.train_dataloader.batch_size == video.train_dataloader.batch_size
+        assert cfg.train_cfg.to_dict() == video.train_cfg.to_dict()
+        assert [s.to_dict() for s in cfg.param_scheduler] == [
+            s.to_dict() for s in video.param_scheduler]
+        own = vc.Config.fromfile(os.path.join(ROOT, vc.source_config(name, profile)))
+        assert cfg.optim_wrapper.to_dict() == own.optim_wrapper.to_dict()
 
 
 def test_the_clip_latency_times_every_frame_of_fresh_clips():

@@ -15,7 +15,9 @@ Rows (``--models`` picks some; all by default):
 - ``bisenetv1``: ``configs/bisenetv1_celebamask.py`` (its demo), per frame.
 
 The per-frame configs are derived onto the TDNet config's face clips (its train, val and test
-datasets, single frames for training: ``num_frames=1``; FaceClipMetric), written to
+datasets, single frames for training: ``num_frames=1``; FaceClipMetric) and its schedule (batch
+size, iterations, learning-rate schedule: the same labelled frames per step, since a TDNet
+sample is labelled on its last frame only; each model keeps its own optimizer), written to
 ``WORK_ROOT/PROFILE/derived/NAME.py``; each is trained with ``tools/train.py`` and tested with
 ``tools/test.py`` (the best checkpoint on val, else the last) in ``WORK_ROOT/PROFILE/NAME/``, a
 finished one skipped unless ``--force``, a stopped one resumed. ``--cfg-options`` go to every
@@ -89,6 +91,11 @@ def derive_per_frame(name: str, profile: str) -> Config:
     cfg.test_dataloader.dataset = ConfigDict(video.test_dataloader.dataset.to_dict())
     cfg.val_evaluator = ConfigDict(video.val_evaluator.to_dict())
     cfg.test_evaluator = ConfigDict(video.test_evaluator.to_dict())
+    # TDNet's schedule: a TDNet sample is labelled once, so the same batch size and iterations
+    # give every row the same labelled frames in the same steps (the model's own optimizer kept)
+    cfg.train_dataloader.batch_size = video.train_dataloader.batch_size
+    cfg.train_cfg = ConfigDict(video.train_cfg.to_dict())
+    cfg.param_scheduler = [ConfigDict(s.to_dict()) for s in video.param_scheduler]
     if name == 'pspnet-r18-d8':
         # one TDNet sub-network's backbone, heads sized for its 512 / 256 channels (C / 4)
         cfg.model.backbone = ConfigDict(video.model.backbone.to_dict())
