@@ -5,7 +5,7 @@
 # tools/analysis/video_compare.py trains the per-frame models on this config's schedule, so
 # every row sees the same 4,800 labelled frames in the same steps, as in the full config (16
 # samples of 4 frames against 16 images, schedule_80k for all). 600 iterations, half the image
-# demo's 1,200: a step takes about 7 s on 2 CPU threads (1,200 would take 2.4 h).
+# demo's 1,200: a step took 7.4-8.3 s on 2 CPU threads (1,200 would take about 2.6 h).
 _base_ = [
     '../_base_/models/tdnet-td4-psp18.py', '../_base_/datasets/face_clips_demo.py',
     '../_base_/schedules/schedule_demo.py', '../_base_/default_runtime.py'
