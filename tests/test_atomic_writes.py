@@ -16,6 +16,9 @@ import faceparse_mm.utils.io as io_module
 from faceparse_mm.datasets import celebamask_convert
 from faceparse_mm.datasets.synthetic import make_synthetic_celebamask
 from faceparse_mm.engine.hooks import AtomicCheckpointHook
+from tests.infer_toy import CONFIG as INFER_CONFIG
+from tests.infer_toy import faces, write_checkpoint
+from tools import infer
 from tools.analysis import collect_results
 from tools.model_converters import face_parsing_pytorch
 
@@ -242,6 +245,33 @@ def test_a_failed_results_write_keeps_the_previous_csv(tmp_path, monkeypatch):
     assert out.read_bytes() == good
     assert [r['config'] for r in csv.DictReader(open(out))] == ['configs/demo/a_demo.py']
     _no_partial_files(tmp_path, ['zoo.csv'])
+
+
+# --------------------------------------------------------------------------------------------
+# tools/infer.py: label maps
+# --------------------------------------------------------------------------------------------
+
+def test_infer_keeps_the_previous_label_map_when_a_write_fails(tmp_path, monkeypatch):
+    ckpt = write_checkpoint(tmp_path / 'toy.pth')
+    a, b = faces(2, size=48, seed=4)
+    image, out, fresh = tmp_path / 'face.png', tmp_path / 'out', tmp_path / 'fresh'
+    cv2.imwrite(str(image), a)
+    assert infer.main([INFER_CONFIG, ckpt, str(image), '--out', str(out)]) == 0
+    good = (out / 'face.png').read_bytes()
+    cv2.imwrite(str(image), b)  # another face under the same name
+
+    def half_imwrite(path, img, *args):
+        ok, data = cv2.imencode('.png', img)
+        with builtins.open(path, 'wb') as f:
+            f.write(data.tobytes()[:len(data) // 2])
+        raise Injected(f'injected failure writing {path}')
+    monkeypatch.setattr(infer.cv2, 'imwrite', half_imwrite)
+    for folder in (out, fresh):
+        with pytest.raises(Injected):
+            infer.main([INFER_CONFIG, ckpt, str(image), '--out', str(folder)])
+    assert (out / 'face.png').read_bytes() == good
+    _no_partial_files(out, ['face.png', 'summary.csv'])
+    _no_partial_files(fresh, [])  # no label map under its final name
 
 
 def test_the_injection_works_without_atomic_writes(tmp_path, monkeypatch):

@@ -32,3 +32,21 @@ def test_two_process_cpu_training_and_testing(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert os.path.isfile(os.path.join(work, 'test_metrics.json'))
+
+
+def test_a_user_error_in_the_ranks_is_printed_once_last_with_the_tools_status(tmp_path):
+    """Every rank stops on the same one-line error: the launcher prints it once, after
+    torchrun's report, and exits 2 as the single-process tools do."""
+    missing = str(tmp_path / 'nope.py')
+    runs = [(['bash', 'tools/dist_train.sh', missing, '2', '--work-dir', str(tmp_path)], 29613,
+             f'error: config file not found: {missing}'),
+            (['bash', 'tools/dist_test.sh', CFG, str(tmp_path / 'x.pth'), '2'], 29614,
+             f'error: checkpoint file not found: {tmp_path / "x.pth"}')]
+    for args, port, message in runs:
+        proc = subprocess.run(args, cwd=ROOT, env=_env(port), capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 2, (proc.stdout + proc.stderr)[-3000:]
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        assert lines.count(message) == 1, (proc.stdout + proc.stderr)[-3000:]
+        assert proc.stderr.rstrip().splitlines()[-1] == message
+        assert not [line for line in lines if line.startswith('error:') and line != message]

@@ -1,17 +1,5 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args...]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for torchrun.
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for torchrun (tools/dist_run.sh).
 DIR="$(cd "$(dirname "$0")" && pwd)"
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$DIR/..":${PYTHONPATH:-} \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+exec bash "$DIR/dist_run.sh" "$2" "$DIR/train.py" "$1" --launcher pytorch "${@:3}"

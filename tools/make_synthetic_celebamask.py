@@ -78,8 +78,8 @@ def _write_lapa(parser, args) -> None:
                                        max_size=args.image_size, seed=args.seed,
                                        nproc=args.nproc)
     splits = ' / '.join(f'{n} {s}' for s, n in summary['splits'].items())
-    print(f"{summary['count']} faces ({splits}, {min_size}-{args.image_size} px) in LaPa's "
-          f"layout in {summary['seconds']:.1f} s ({summary['faces_per_s']:.1f} faces/s, "
+    print(f"{summary['count']} faces ({splits}, longer side {min_size}-{args.image_size} px) in "
+          f"LaPa's layout in {summary['seconds']:.1f} s ({summary['faces_per_s']:.1f} faces/s, "
           f"{args.nproc} processes) -> {args.out}")
 
 
@@ -98,7 +98,8 @@ def main(argv=None):
     parser.add_argument('--layout', choices=['celebamask', 'lapa'], default='celebamask',
                         help="lapa: LaPa's release layout, 11 classes, varying image sizes")
     parser.add_argument('--min-size', type=int, default=None,
-                        help='--layout lapa: the smallest image side (default --image-size // 2)')
+                        help='--layout lapa: the smallest longer side (default --image-size // 2); '
+                             'the other side is 80-100%% of the longer')
     args = parser.parse_args(argv)
     if args.num is None and args.clips is None:
         parser.error('give --num N (faces) and/or --clips N (face clips)')

@@ -75,7 +75,8 @@ from tools.analysis.collect_results import RUN_INFO, arch_info, collect_row, wri
 PROFILES = dict(demo=dict(shape=(128, 128), batch=8), full=dict(shape=(512, 512), batch=8))
 REFERENCE = 'configs/bisenetv1-fp_celebamask.py'
 BENCH_COLUMNS = ['config', 'architecture', 'family', 'params', 'params_inference', 'gmacs',
-                 'latency_eager_ms', 'latency_best_ms', 'best_mode', 'latency_vs_reference',
+                 'gmacs_min', 'gmacs_max', 'cost_images', 'latency_eager_ms', 'latency_best_ms',
+                 'best_mode', 'latency_vs_reference',
                  'reference', 'shape', 'device', 'device_name', 'torch_threads', 'torch',
                  'commit', 'date', 'command']
 
@@ -259,7 +260,9 @@ def run_profile(args) -> None:
                 done += 1
             if args.profile == 'demo' and args.curves:
                 save_curves(abs_work_dir, osp.join(ROOT, args.curves, f'{name}.json'))
-            write_csv([collect_row(work_dir)], osp.join(ROOT, out), merge=True)
+            row = collect_row(abs_work_dir)  # read where the run is, from any folder
+            row['work_dir'] = work_dir  # named as the command names it
+            write_csv([row], osp.join(ROOT, out), merge=True)
     runs = len(args.configs) * args.seeds
     print(f'zoo ({args.profile}): {len(args.configs)} configs ({done} run, '
           f'{runs - done} already complete) in {(time.time() - start) / 60:.1f} min '
@@ -275,10 +278,14 @@ def bench_rows(report: dict, command: str) -> list[dict]:
     for r in results:
         eager = (r['modes'].get('eager') or {}).get('latency', {}).get('median_ms')
         best = r.get('latency_ms')
+        spread = r.get('flops_range') or {}  # a model whose cost depends on the image
         rows.append(dict(
             config=r['config'], architecture=arch_name(r['config']),
             family=arch_info(r['config']).get('family'), params=r['params'],
             params_inference=r['params_inference'], gmacs=round(r['flops'] / 1e9, 3),
+            gmacs_min=round(spread['min'] / 1e9, 3) if spread else None,
+            gmacs_max=round(spread['max'] / 1e9, 3) if spread else None,
+            cost_images=spread.get('images'),
             latency_eager_ms=None if eager is None else round(eager, 2),
             latency_best_ms=None if best is None else round(best, 2),
             best_mode=r.get('best_mode'),

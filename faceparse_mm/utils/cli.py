@@ -16,6 +16,7 @@ from faceparse_mm.errors import FaceDataError, FaceParseError, UserError
 from faceparse_mm.registry import DATASETS, MODELS, TRANSFORMS
 
 from .build import iter_heads
+from .io import write_text_atomic
 
 __all__ = ['UserError', 'check_cfg_options', 'check_types', 'check_num_classes', 'load_config',
            'default_work_dir', 'cli_errors']
@@ -196,5 +197,18 @@ def cli_errors(checkpoint: str | None = None):
         if os.environ.get('FACEPARSE_DEBUG') or (
                 isinstance(err, KeyError) and 'registry' not in str(err)):
             raise
-        print(f'error: {_one_line(err, checkpoint)}', file=sys.stderr)
+        line = _one_line(err, checkpoint)
+        if not _leave_for_launcher(line):
+            print(f'error: {line}', file=sys.stderr)
         sys.exit(2)
+
+
+def _leave_for_launcher(line: str) -> bool:
+    """Under ``tools/dist_run.sh`` (torchrun), leave the one-line error in the launcher's
+    ``FACEPARSE_ERROR_DIR`` as ``rank<RANK>.txt`` instead of printing it: the launcher prints the
+    lowest rank's message once, after torchrun's report. False when not launched so."""
+    folder, rank = os.environ.get('FACEPARSE_ERROR_DIR'), os.environ.get('RANK')
+    if not folder or rank is None or not osp.isdir(folder):
+        return False
+    write_text_atomic(osp.join(folder, f'rank{int(rank)}.txt'), line + '\n')
+    return True

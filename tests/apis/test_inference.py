@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from faceparse_mm.apis import FaceParser, model_input_size
+from faceparse_mm.apis import FaceParser, model_input_size, resize_image
 from faceparse_mm.datasets import CLASSES, FLIP_PAIRS, PALETTE
 from faceparse_mm.errors import FaceDataError, UserError
 from tests.infer_toy import CONFIG, INPUT_SIZE, faces, write_checkpoint
@@ -43,6 +43,21 @@ def test_labels_at_the_input_size_for_a_non_square_image(parser):
     assert len(np.unique(base_labels)) > 3  # the toy's labels vary over a face
     assert np.array_equal(labels, np.repeat(np.repeat(base_labels, 2, axis=0), 3, axis=1))
     assert parser(img[:50, :90]).shape == (50, 90)
+
+
+def test_labels_and_probs_come_back_by_pixel_centre_nearest_neighbour(parser):
+    """At a non-integer ratio to the input size (3/2 and 5/8 here), each image pixel takes the
+    labels and probabilities of the model pixel under its centre."""
+    img = np.random.default_rng(2).integers(0, 256, (96, 40, 3), dtype=np.uint8)
+    small = resize_image(img, INPUT_SIZE)  # what the model sees
+    base_labels, base_probs = parser(small, return_probs=True)
+    assert base_labels.shape == INPUT_SIZE and len(np.unique(base_labels)) > 3
+    # the model pixel under the centre (i + 0.5) of each image row and column
+    rows = np.floor((np.arange(96) + 0.5) * INPUT_SIZE[0] / 96).astype(int)
+    cols = np.floor((np.arange(40) + 0.5) * INPUT_SIZE[1] / 40).astype(int)
+    labels, probs = parser(img, return_probs=True)
+    assert np.array_equal(labels, base_labels[np.ix_(rows, cols)])
+    assert np.array_equal(probs, base_probs[:, rows][:, :, cols])
 
 
 def test_a_path_and_the_same_array_give_the_same_labels(parser, tmp_path):

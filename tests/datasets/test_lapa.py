@@ -233,3 +233,67 @@ def test_resize_image_only_leaves_the_label_and_original_shape():
     assert results['scale_factor'] == (40 / 50, 20 / 30)
     with pytest.raises(ValueError, match='scale must be'):
         ResizeImageOnly(scale=(0, 20))
+
+
+def _noise_release(root, size=(30, 44), seed=1):
+    """A one-image test split whose image is random noise (so that interpolations differ);
+    returns the image and label as written."""
+    _write_release(root, [size], suffix='.png')
+    img = np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
+    cv2.imwrite(str(root / 'test' / 'images' / '0.png'), img)
+    label = cv2.imread(str(root / 'test' / 'labels' / '0.png'), cv2.IMREAD_UNCHANGED)
+    return img, label
+
+
+def _views(item):
+    """(image HWC, label) of each view a pipeline's output holds (one, or TTA's list)."""
+    inputs, samples = item['inputs'], item['data_samples']
+    if not isinstance(inputs, list):
+        inputs, samples = [inputs], [samples]
+    return [(x.numpy().transpose(1, 2, 0), s.gt_sem_seg.data[0].numpy())
+            for x, s in zip(inputs, samples)]
+
+
+@pytest.mark.parametrize('path', BASES)
+@pytest.mark.parametrize('key', ['test', 'tta'])
+def test_evaluation_input_is_the_bilinear_resize_of_the_image(tmp_path, path, key):
+    """The network's input in val/test/TTA evaluation is the image resized bilinearly to the
+    label size, as the training input is made (not nearest neighbour)."""
+    init_default_scope('faceparse_mm')
+    cfg = Config.fromfile(path)
+    assert cfg.val_dataloader.dataset.pipeline == cfg.test_dataloader.dataset.pipeline
+    pipeline = cfg.tta_pipeline if key == 'tta' else cfg.test_dataloader.dataset.pipeline
+    img, _ = _noise_release(tmp_path)
+    ds = DATASETS.build(dict(type='LaPaDataset', data_root=str(tmp_path), split='test',
+                             img_suffix='.png', pipeline=pipeline))
+    w, h = cfg.label_size
+    bilinear = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    nearest = cv2.resize(img, (w, h), interpolation=cv2.INTER_NEAREST)
+    assert not np.array_equal(bilinear, nearest)
+    views = _views(ds[0])
+    assert len(views) == (2 if key == 'tta' else 1)
+    for k, (x, _) in enumerate(views):
+        expected = bilinear[:, ::-1] if k == 1 else bilinear  # TTA's second view is flipped
+        assert x.shape == (h, w, 3) and np.array_equal(x, expected)
+
+
+@pytest.mark.parametrize('path', BASES)
+def test_tta_views_keep_the_label_at_the_original_size(tmp_path, path):
+    """Flip TTA resizes only the image: each view's label is the file's label at its own size
+    (the flipped view's flipped, left/right swapped), so TTA is scored at the original size."""
+    init_default_scope('faceparse_mm')
+    cfg = Config.fromfile(path)
+    img, label = _noise_release(tmp_path, size=(37, 26))
+    ds = DATASETS.build(dict(type='LaPaDataset', data_root=str(tmp_path), split='test',
+                             img_suffix='.png', pipeline=cfg.tta_pipeline))
+    item = ds[0]
+    swapped = label[:, ::-1].copy()
+    for a, b in cfg.flip_pairs:
+        swapped[label[:, ::-1] == a], swapped[label[:, ::-1] == b] = b, a
+    assert not np.array_equal(swapped, label[:, ::-1])  # the label has left/right classes
+    views = _views(item)
+    assert len(views) == 2
+    for (x, gt), expected, sample in zip(views, (label, swapped), item['data_samples']):
+        assert x.shape[:2] == tuple(cfg.label_size)[::-1]
+        assert gt.shape == label.shape and np.array_equal(gt, expected)
+        assert sample.ori_shape == label.shape

@@ -140,7 +140,8 @@ def test_cli_writes_the_lapa_layout_and_refuses_bad_options(tool, tmp_path):
     out = tmp_path / 'lapa'
     proc = tool('tools/make_synthetic_celebamask.py', str(out), '--layout', 'lapa', '--num', '5',
                 '--image-size', '48', '--nproc', '1', check=True)
-    assert "5 faces (3 train / 1 val / 1 test, 24-48 px) in LaPa's layout" in proc.stdout
+    assert ("5 faces (3 train / 1 val / 1 test, longer side 24-48 px) in LaPa's layout"
+            in proc.stdout)
     assert len(list((out / 'train' / 'labels').glob('*.png'))) == 3
     for args, message in ((['--clips', '2'], 'give --num N'),
                           (['--num', '5', '--min-size', '60'], '--min-size must be in 1..'),

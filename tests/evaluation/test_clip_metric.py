@@ -113,3 +113,29 @@ def test_the_order_state_is_reset_between_evaluations():
     _evaluate(seq, metric)
     metric.results.clear()
     assert _evaluate(seq, metric)['frame_pairs'] == 1
+
+
+def test_mflicker_is_the_mean_over_the_foreground_classes_only():
+    """The background flickers on every pair, the nose on 2 of 4 pairs, skin and hair never:
+    mFlicker is the mean of the foreground classes' flicker (nose 50, skin 0, hair 0), the
+    background left out; with ``foreground`` given, the mean over those classes."""
+    label = _static_label()
+    label[6:, :6] = 0  # 12 background pixels
+    preds = []
+    for t in range(5):
+        pred = label.copy()
+        if t % 2:
+            pred[label == 0] = HAIR  # the background flickers in every pair
+        if t == 2:
+            pred[label == NOSE] = SKIN  # the nose flickers in pairs (1, 2) and (2, 3)
+        preds.append(pred)
+    seq = [('a', t, p, label) for t, p in enumerate(preds)]
+    out = _evaluate(seq)
+    assert out['flicker.background'] == 100.0 and out['flicker.nose'] == 50.0
+    foreground = [out[f'flicker.{name}'] for name in CELEBAMASK_HQ['classes'][1:]]
+    foreground = [v for v in foreground if not np.isnan(v)]
+    assert len(foreground) == 3  # skin, nose, hair
+    assert out['mFlicker'] == pytest.approx(np.mean(foreground), abs=1e-3)
+    assert out['mFlicker'] == pytest.approx(50 / 3, abs=1e-3)
+    chosen = _evaluate(seq, FaceClipMetric(foreground=[SKIN, NOSE]))
+    assert chosen['mFlicker'] == pytest.approx(25.0)

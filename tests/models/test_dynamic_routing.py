@@ -245,6 +245,45 @@ def test_a_closed_route_is_not_computed():
     assert executed - space.last_cost['executed'] == cell.route_macs(16, 16)['down']
 
 
+def _gate_open_for_first_image_only(space, cell, x, routes=None):
+    """Set ``routes`` (default all) of ``cell``'s gate to open (logit 2) for image 0 of ``x``
+    and closed (logit -2) for image 1, from the gate's pooled features of the two images."""
+    seen = []
+    handle = cell.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    with torch.no_grad():
+        space(x)
+        handle.remove()
+        pooled = cell.gate.reduce(seen[0]).mean((2, 3))  # (2, hidden)
+        d = pooled[0] - pooled[1]
+        d = d * 4 / d.dot(d)
+        middle = (pooled[0] + pooled[1]) / 2
+        for k, name in enumerate(cell.routes):
+            if routes is None or name in routes:
+                cell.gate.fc.weight[k] = d.view(-1, 1, 1)
+                cell.gate.fc.bias[k] = -d.dot(middle)
+
+
+def test_a_route_closed_for_one_image_of_the_batch_still_runs_for_the_other():
+    """Skipping is per batch: a route (or a whole cell) closed for one image and open for the
+    other is computed, and each image of the batch gets what it gets alone."""
+    base = _tiny(9)
+    x = torch.randn(2, 3, 32, 32)
+    for routes in (('down', ), None):  # the down route; every route of the cell
+        space = copy.deepcopy(base)
+        cell = space.layers[1][0]
+        _gate_open_for_first_image_only(space, cell, x, routes)
+        gates = []
+        cell.register_forward_hook(lambda mod, args, out, gates=gates: gates.append(out.gates))
+        with torch.no_grad():
+            batch = space(x)
+            alone = [space(x[i:i + 1]) for i in range(2)]
+        closed = [k for k, name in enumerate(cell.routes) if routes is None or name in routes]
+        assert (gates[0][0, closed] > 0.9).all() and (gates[0][1, closed] == 0).all()
+        for i in range(2):
+            for a, b in zip(batch, alone[i]):
+                torch.testing.assert_close(a[i:i + 1], b, msg=lambda m, r=routes: f'{r}: {m}')
+
+
 def test_a_cell_that_nothing_reaches_is_not_called():
     """Close keep of (layer 1, scale 2) and down of (layer 1, scale 1): the only routes into
     (layer 2, scale 2); that cell is then not called at all (its gate neither)."""
@@ -277,6 +316,28 @@ def test_executed_macs_are_the_convolutions_that_ran():
         hooks.remove()
         assert space.last_cost['executed'] == hooks.total
     assert space.last_cost['cells_run'] == space.last_cost['cells']
+
+
+def test_executed_macs_at_odd_sizes_count_the_down_routes_at_their_real_output_size():
+    """45 x 38 gives odd maps (11 x 9 at 1/4, 6 x 5 at 1/8): a stride-2 down route gives
+    ceil(s / 2), and the count equals the conv hooks, per route and in all."""
+    space = _tiny(10)
+    x = torch.randn(1, 3, 45, 38)
+    assert space.scale_sizes((11, 9)) == [(11, 9), (6, 5), (3, 3)]
+    downs = []  # (cell, conv input, conv output)
+    for cell in [space.init_cell] + [c for layer in space.layers for c in layer]:
+        if cell.down is not None:
+            cell.down.conv.register_forward_hook(
+                lambda conv, args, out, cell=cell: downs.append((cell, args[0], out)))
+    hooks = _MacHooks(space)
+    with torch.no_grad():
+        space(x)
+    hooks.remove()
+    assert space.last_cost['executed'] == hooks.total
+    assert {tuple(i.shape[-2:]) for _, i, _ in downs} == {(11, 9), (6, 5)}
+    for cell, inp, out in downs:
+        assert cell.route_macs(*inp.shape[-2:])['down'] == conv_macs(cell.down.conv,
+                                                                     out.shape[-2:])
 
 
 def test_expected_cost_is_the_gated_node_cost():

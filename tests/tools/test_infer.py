@@ -133,3 +133,18 @@ def test_ctrl_c_keeps_what_was_written(tmp_path, checkpoint, monkeypatch):
         assert (out / f'{row["name"]}.png').is_file()
     assert _frames(out / 'clip_overlay.mp4') == 2  # the frames finished before Ctrl-C
     assert not list(out.rglob('.*'))
+
+
+def test_a_missing_input_is_a_failure_named_on_stderr(tmp_path, checkpoint, capsys):
+    """An input path that does not exist fails the run (exit status 1, the path on stderr);
+    the inputs that exist are still parsed."""
+    cv2.imwrite(str(tmp_path / 'face.png'), faces(1, size=64, seed=3)[0])
+    missing = tmp_path / 'no_such_face.jpg'
+    out = tmp_path / 'out'
+    code = infer.main([CONFIG, checkpoint, str(tmp_path / 'face.png'), str(missing), '--out',
+                       str(out)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert f'error: input not found: {missing}' in err
+    assert (out / 'face.png').is_file()
+    assert [r['name'] for r in _summary(out / 'summary.csv')] == ['face']

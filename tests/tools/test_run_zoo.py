@@ -115,3 +115,25 @@ def test_benchmark_rows_are_relative_to_the_reference_of_the_same_run():
     assert x['latency_eager_ms'] == 300 and x['latency_best_ms'] == 240 and x['gmacs'] == 2.0
     assert x['device_name'] == 'Some CPU' and x['torch_threads'] == 2 and x['command'] == 'cmd'
     assert x['architecture'] == 'x' and x['shape'] == '512x512'
+
+
+def test_a_complete_run_is_found_from_another_folder(tmp_path, monkeypatch):
+    """The work root is relative to the repository, whatever the current folder: a run already
+    complete there is skipped (nothing trains) and its row is written."""
+    repo = tmp_path / 'repo'
+    run_dir = repo / 'work_dirs' / 'zoo' / 'full' / 'toy_config'
+    run_dir.mkdir(parents=True)
+    (run_dir / 'test_metrics.json').write_text(json.dumps(dict(
+        config=TOY, checkpoint='work_dirs/zoo/full/toy_config/iter_2.pth',
+        metrics=dict(mF1=50.0))))
+    monkeypatch.setattr(zoo, 'ROOT', str(repo))
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    calls = []
+    monkeypatch.setattr(zoo, 'run', lambda args, python=True: calls.append(args))
+    zoo.main(['--profile', 'full', TOY, '--curves', ''])
+    assert calls == []
+    row = _rows(repo / 'results' / 'zoo_full.csv')[TOY]
+    assert row['mF1'] == '50.0' and row['work_dir'] == 'work_dirs/zoo/full/toy_config'
+    assert not os.listdir(elsewhere)

@@ -101,3 +101,22 @@ def test_leaderboard_shows_mean_and_std_over_seeds(tmp_path, monkeypatch):
     assert '| architecture | seed | test time |' in text  # one leaderboard row per run
     assert '| bisenetv1 | 3 | 62.00 ± 2.00 | 52.00 ± 2.65 | 90.00 ± 0.00 |' in text
     assert '| bisenetv1-fp | 1 |' not in text  # configs with one run stay out of the summary
+
+
+def test_seed_summary_lists_the_best_mean_first(tmp_path, monkeypatch):
+    """Architecture b has the better mean mF1 (62.5 against 60.0) though a has the best single
+    run: in docs/results.md's summary over seeds b comes first."""
+    runs = [dict(config='configs/demo/a_demo.py', architecture='a', mF1=m, mIoU=50, aAcc=90,
+                 seed=s) for m, s in ((70.0, ''), (50.0, '1'))]
+    runs += [dict(config='configs/demo/b_demo.py', architecture='b', mF1=m, mIoU=50, aAcc=90,
+                  seed=s) for m, s in ((62.0, ''), (63.0, '1'))]
+    monkeypatch.setattr(lb, 'DEMO_CSV', _csv(tmp_path / 'demo.csv', runs))
+    monkeypatch.setattr(lb, 'FULL_CSV', str(tmp_path / 'absent.csv'))
+    monkeypatch.setattr(lb, 'BENCH_CSV', str(tmp_path / 'absent.csv'))
+    text = lb.render_results()
+    summary = text[text.index('Over seeds'):].splitlines()
+    rows = [line.split(' | ')[0].strip('| ') for line in summary
+            if line.startswith('| ') and '± ' in line]
+    assert rows == ['b', 'a']
+    # sample std: sqrt(0.5) = 0.71 for b, sqrt(200) = 14.14 for a
+    assert '| b | 2 | 62.50 ± 0.71 |' in text and '| a | 2 | 60.00 ± 14.14 |' in text

@@ -1,6 +1,7 @@
 """tools/web_demo.py: the server started as a user starts it, on a free local port, answering
 the page and the API with FaceParser's labels; on the tiny parser of tests/infer_toy.py."""
 import base64
+import ipaddress
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ import pytest
 from faceparse_mm.apis import FaceParser
 from faceparse_mm.visualization import class_areas
 from tests.infer_toy import CONFIG, ROOT, faces, write_checkpoint
+from tools import web_demo
 
 pytest.importorskip('nicegui', reason="the web extra (pip install -e '.[web]'; dev has it)")
 
@@ -100,3 +102,18 @@ def test_page_is_served_and_a_non_image_is_refused(server):
     assert 'infer_toy_config.py' in html  # the page's title names the config
     status, answer = _post(base + '/api/parse', b'not an image')
     assert status == 400 and 'not an image' in answer['error']
+
+
+def test_the_page_is_served_on_this_machine_only_by_default(tmp_path, monkeypatch, capsys):
+    """Without --host the server binds a loopback address; --host is passed on as given."""
+    from nicegui import ui
+
+    ckpt = write_checkpoint(tmp_path / 'toy.pth')
+    bound = []
+    monkeypatch.setattr(web_demo, 'build_app', lambda service, title: None)
+    monkeypatch.setattr(ui, 'run', lambda **kwargs: bound.append(kwargs['host']))
+    assert web_demo.main([CONFIG, ckpt]) == 0
+    assert web_demo.main([CONFIG, ckpt, '--host', '0.0.0.0']) == 0
+    assert ipaddress.ip_address(bound[0]).is_loopback
+    assert bound[1] == '0.0.0.0'
+    assert f'http://{bound[0]}:8080/' in capsys.readouterr().out

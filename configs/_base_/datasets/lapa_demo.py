@@ -1,8 +1,8 @@
 # The LaPa pipeline on generated synthetic faces in LaPa's layout, sized for a CPU like
-# celebamask_hq_demo.py: images of 96-192 px (each its own size, not square), a label size of 128
-# for training (crop 128, random scale 0.75-2.0, flip with swap, colour jitter), the network at
-# 128 for val/test and the metric at each image's original size. The faces are generated on
-# first use (train/val/test in LaPa's proportions: 820 / 90 / 90 of 1,000).
+# celebamask_hq_demo.py: each image its own size (the longer side 96-192 px, the other 80-100% of
+# it), a label size of 128 for training (crop 128, random scale 0.75-2.0, flip with swap, colour
+# jitter), the network at 128 for val/test and the metric at each image's original size. The
+# faces are generated on first use (train/val/test in LaPa's proportions: 820 / 90 / 90 of 1,000).
 _base_ = ['./lapa.py']
 # every model builds without pretrained weights (nothing is downloaded; tools/train.py and
 # faceparse_mm.utils.build.build_segmentor remove every Pretrained initialiser)
