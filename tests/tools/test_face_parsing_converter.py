@@ -1,45 +1,38 @@
 import json
-import math
 import os
 
 import pytest
 import torch
 
+from faceparse_mm.converters import RULES
+from faceparse_mm.converters import convert as convert_by_rules
+from faceparse_mm.converters.core import main as converter_main
+from faceparse_mm.converters.core import reference_state_dict as model_state_dict
 from faceparse_mm.errors import UserError
 from faceparse_mm.utils.build import build_segmentor
-from tools.model_converters.face_parsing_pytorch import convert, reference_state_dict
 
 from ..conftest import ROOT
+from ..converters.reference import formula_input as reference_input
+from ..converters.reference import formula_state_dict
+
+FP = RULES['face_parsing_pytorch']
+map_key = FP.rename
+
+
+def convert(state_dict, reference=None):
+    return convert_by_rules(state_dict, FP, reference)
+
+
+def reference_state_dict():
+    return model_state_dict(FP.model_config)
+
 
 KEYS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_keys.json')
 LOGITS = os.path.join(ROOT, 'tests', 'data', 'face_parsing_pytorch_logits.json')
 
 
-def formula_state_dict(keys: dict) -> dict:
-    """Weights for the authors' keys from a closed formula (no random generator, so the stored
-    reference logits stay reproducible): sines scaled to keep activations of order one, BN
-    statistics and affine terms away from the identity."""
-    out = {}
-    for i, (key, shape) in enumerate(keys.items()):
-        n = math.prod(shape)
-        wave = torch.sin(torch.arange(n, dtype=torch.float64) * 0.37 + i).reshape(shape)
-        if key.endswith('num_batches_tracked'):
-            value = torch.tensor(0)
-        elif key.endswith('running_var'):
-            value = 1 + 0.5 * wave ** 2
-        elif key.endswith('running_mean') or key.endswith('bias'):
-            value = 0.1 * wave
-        elif len(shape) == 1:  # BN weight
-            value = 1 + 0.2 * wave
-        else:  # conv weight (out, in, kh, kw)
-            value = wave * (1.5 / math.sqrt(math.prod(shape[1:])))
-        out[key] = value.float() if value.is_floating_point() else value
-    return out
-
-
 def formula_input() -> torch.Tensor:
-    return (2 * torch.sin(torch.arange(3 * 64 * 64, dtype=torch.float64) * 0.01)).reshape(
-        1, 3, 64, 64).float()
+    return reference_input((1, 3, 64, 64))
 
 
 @pytest.fixture(scope='module')
@@ -64,7 +57,6 @@ def reference():
 def test_every_tensor_arrives_unchanged_and_loads_strictly(source):
     converted = convert(source)  # checked against configs/_base_/models/bisenetv1-fp.py's model
     assert len(converted) == len(source) == 191
-    from tools.model_converters.face_parsing_pytorch import map_key
     for key, value in source.items():
         assert torch.equal(converted[map_key(key)], value), key
     model = build_segmentor(os.path.join(ROOT, 'configs/bisenetv1-fp_celebamask.py'))
@@ -113,6 +105,12 @@ def test_unknown_and_missing_keys_are_listed(source, reference):
     other['lm_head.weight'] = torch.zeros(1)
     with pytest.raises(UserError, match=r"unknown source keys: \['lm_head.weight'\]"):
         convert(other, reference)
+    # another architecture's checkpoint: one line naming what it lacks
+    regseg = {'stem.conv.weight': torch.zeros(32, 3, 3, 3)}
+    with pytest.raises(UserError, match=r"^not a face_parsing_pytorch checkpoint "
+                                        r"\(model.BiSeNet\(n_classes=19\)\): it has no "
+                                        r"'cp.resnet.conv1.weight'$"):
+        convert(regseg, reference)
 
 
 def test_cli_round_trip(tool, tmp_path, source):
@@ -173,14 +171,13 @@ def test_converted_model_gives_the_authors_outputs_from_an_image_file(tmp_path):
 
 
 def test_ddp_prefixes_and_wrapped_checkpoints_convert_the_same(source, reference, tmp_path):
-    from tools.model_converters import face_parsing_pytorch as tool
     plain = convert(source, reference)
     prefixed = convert({f'module.{k}': v for k, v in source.items()}, reference)
     assert plain.keys() == prefixed.keys()
     assert all(torch.equal(plain[k], prefixed[k]) for k in plain)
     src = tmp_path / 'wrapped.pth'
     torch.save(dict(state_dict=source, optimizer={}), src)
-    tool.main([str(src), str(tmp_path / 'out.pth')])
+    converter_main('face_parsing_pytorch', [str(src), str(tmp_path / 'out.pth')])
     out = torch.load(tmp_path / 'out.pth', weights_only=True)
     assert all(torch.equal(out['state_dict'][k], plain[k]) for k in plain)
     from faceparse_mm.datasets import CLASSES, PALETTE

@@ -1,0 +1,102 @@
+"""The shared conversion mechanism on small modules: what a converted model computes equals what
+the source model computed."""
+import pytest
+import torch
+from torch import nn
+
+from faceparse_mm.converters import ConversionRules, convert, load_source_state
+from faceparse_mm.errors import UserError
+
+
+class Source(nn.Module):
+    """The authors' layout: a conv with a bias before its BN, a Conv1d over flattened pixels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=True)
+        self.bn = nn.BatchNorm2d(4)
+        self.proj = nn.Conv1d(4, 5, 1)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        n, c, h, w = y.shape
+        return self.proj(y.flatten(2)).reshape(n, -1, h, w)
+
+
+class Ours(nn.Module):
+    """Ours: the conv without bias (BN follows), the projection a 1x1 Conv2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4))
+        self.head = nn.Conv2d(4, 5, 1)
+
+    def forward(self, x):
+        return self.head(self.stem(x))
+
+
+RULES = ConversionRules(
+    name='toy', source_repo='-', source_model='Source()', config='-', model_config='-',
+    renames=((r'conv\.weight', 'stem.0.weight'), (r'bn\.(.*)', r'stem.1.\1'),
+             (r'proj\.(.*)', r'head.\1')),
+    fold_bias=((r'conv\.bias', 'stem.1.running_mean'),),
+    unsqueeze=(r'head\.weight',),
+    signature=('conv.weight', 'proj.weight'))
+
+
+def _randomised(module, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    for name, t in module.state_dict().items():
+        if name.endswith('running_var'):
+            t.copy_(0.5 + torch.rand(t.shape, generator=g))
+        elif t.is_floating_point():
+            t.copy_(torch.randn(t.shape, generator=g))
+    return module.eval()
+
+
+def test_a_converted_model_computes_what_the_source_computed():
+    source = _randomised(Source())
+    ours = Ours().eval()
+    converted = convert(source.state_dict(), RULES, ours.state_dict())
+    ours.load_state_dict(converted, strict=True)
+    x = torch.randn(2, 3, 6, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), source(x), atol=1e-5, rtol=1e-5)
+    # the bias went into the running mean, nowhere else
+    torch.testing.assert_close(converted['stem.1.running_mean'],
+                               source.bn.running_mean - source.conv.bias)
+
+
+def test_every_tensor_is_used_once_and_every_model_tensor_filled():
+    source = _randomised(Source()).state_dict()
+    reference = Ours().state_dict()
+    twice = ConversionRules(**{**RULES.__dict__, 'renames': (
+        (r'conv\.weight', 'stem.0.weight'), (r'bn\.running_var', 'stem.1.running_mean'),
+        (r'bn\.(.*)', r'stem.1.\1'), (r'proj\.(.*)', r'head.\1'))})
+    with pytest.raises(UserError, match=r"model keys filled twice: \['stem.1.running_mean'\]"):
+        convert(source, twice, reference)
+    unfolded = ConversionRules(**{**RULES.__dict__, 'fold_bias': ()})
+    with pytest.raises(UserError, match=r"unknown source keys: \['conv.bias'\]"):
+        convert(source, unfolded, reference)
+    less = {k: v for k, v in source.items() if k != 'bn.running_var'}
+    with pytest.raises(UserError, match=r"model keys with no source: \['stem.1.running_var'\]"):
+        convert(less, RULES, reference)
+
+
+def test_a_checkpoint_of_another_layout_is_refused_in_one_line():
+    with pytest.raises(UserError, match=r"^not a toy checkpoint \(Source\(\)\): it has no "
+                                        r"'proj.weight'$"):
+        convert({'conv.weight': torch.zeros(4, 3, 3, 3)}, RULES, Ours().state_dict())
+
+
+@pytest.mark.parametrize('wrapper', [None, 'state_dict', 'model'])
+def test_released_layouts_are_unwrapped(tmp_path, wrapper):
+    state = {'module.conv.weight': torch.ones(1)}
+    path = tmp_path / 'ckpt.pth'
+    torch.save(state if wrapper is None else {wrapper: state, 'iteration': 5}, path)
+    assert list(load_source_state(str(path))) == ['module.conv.weight']
+    torch.save({'iteration': 5}, path)
+    with pytest.raises(UserError, match='is not a state dict'):
+        load_source_state(str(path))
+    with pytest.raises(UserError, match='checkpoint file not found'):
+        load_source_state(str(tmp_path / 'none.pth'))
