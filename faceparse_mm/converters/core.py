@@ -11,6 +11,19 @@ A :class:`ConversionRules` table says, for one released checkpoint layout:
   the replacement names (its ``running_mean`` key, after renaming).
 - ``unsqueeze``: regexes of (renamed) keys whose source tensor is a Conv1d weight (O, I, 1) (or a
   Linear weight (O, I)) that our model holds as a 1x1 Conv2d weight (O, I, 1, 1).
+- ``optional``: regexes of model keys that a release of this layout may lack (training-only parts,
+  e.g. deep-supervision heads that one released checkpoint was trained without). Each pattern is
+  all or nothing: when no source key fills any model key it matches, those keys are left out of
+  the result (the model keeps its initialisation there); when some are filled, all must be.
+- ``aliases``: ``(regex, replacement)`` pairs for source keys that name the same tensor as
+  another source key (one module registered under two attribute names, e.g. a query projection
+  that is the key projection: ``state_dict()`` lists its tensors under both). The matching key
+  is checked to equal the key the replacement names (same shape and values; meta tensors:
+  shape only) and is then used up without a place of its own.
+- ``unused``: regexes of source keys of parts that the released model holds but never runs at
+  inference and that our model does not have (e.g. the ImageNet classifier ``fc`` of a
+  segmentation backbone). They are dropped by name, on purpose; every other key still needs a
+  place.
 - ``signature``: source keys that every checkpoint of this layout has; a checkpoint without them
   is another architecture's and is refused in one line naming the first missing key.
 - ``dataset_meta``: the classes and palette of the data the released checkpoint was trained on
@@ -55,12 +68,22 @@ class ConversionRules:
     renames: tuple = ()
     fold_bias: tuple = ()
     unsqueeze: tuple = ()
+    optional: tuple = ()
+    aliases: tuple = ()
+    unused: tuple = ()
     signature: tuple = ()
     dataset_meta: dict = field(default_factory=dict)
     note: str = ''
 
     def rename(self, key: str) -> str | None:
         for pattern, replacement in self.renames:
+            if re.fullmatch(pattern, key):
+                return re.sub(f'^(?:{pattern})$', replacement, key)
+        return None
+
+    def alias_of(self, key: str) -> str | None:
+        """The source key that ``key`` is another name of, or None."""
+        for pattern, replacement in self.aliases:
             if re.fullmatch(pattern, key):
                 return re.sub(f'^(?:{pattern})$', replacement, key)
         return None
@@ -97,8 +120,17 @@ def convert(state_dict: dict, rules: ConversionRules, reference: dict | None = N
                         f'{missing_signature[0]!r}')
     if reference is None:
         reference = reference_state_dict(rules.model_config)
-    out, unknown, twice, folds = {}, [], [], {}
+    out, unknown, twice, folds, problems = {}, [], [], {}, []
     for key, value in keys.items():
+        if any(re.fullmatch(pattern, key) for pattern in rules.unused):
+            continue
+        same = rules.alias_of(key)
+        if same is not None:
+            other = keys.get(same)
+            if other is None or other.shape != value.shape or not (
+                    value.is_meta or torch.equal(value, other)):
+                problems.append(f'{key} is not the same tensor as {same}')
+            continue
         target = rules.fold_target(key)
         if target is not None:
             folds[target] = (key, value)
@@ -113,7 +145,6 @@ def convert(state_dict: dict, rules: ConversionRules, reference: dict | None = N
             value = value.reshape(reference[new].shape) if (
                 value.numel() == reference[new].numel()) else value
         out[new] = value
-    problems = []
     for target, (key, bias) in sorted(folds.items()):
         if target not in out:
             problems.append(f'{key} folds into {target}, which no source key fills')
@@ -126,7 +157,12 @@ def convert(state_dict: dict, rules: ConversionRules, reference: dict | None = N
         problems.append(f'unknown source keys: {sorted(unknown)}')
     if twice:
         problems.append(f'model keys filled twice: {sorted(set(twice))}')
-    missing = sorted(set(reference) - set(out))
+    missing = set(reference) - set(out)
+    for pattern in rules.optional:
+        matched = {k for k in reference if re.fullmatch(pattern, k)}
+        if not matched & set(out):
+            missing -= matched
+    missing = sorted(missing)
     extra = sorted(set(out) - set(reference))
     shapes = sorted(f'{k}: {tuple(out[k].shape)} vs {tuple(reference[k].shape)}'
                     for k in set(out) & set(reference) if out[k].shape != reference[k].shape)

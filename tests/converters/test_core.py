@@ -100,3 +100,52 @@ def test_released_layouts_are_unwrapped(tmp_path, wrapper):
         load_source_state(str(path))
     with pytest.raises(UserError, match='checkpoint file not found'):
         load_source_state(str(tmp_path / 'none.pth'))
+
+
+def test_an_optional_part_is_left_out_whole_or_filled_whole():
+    """``optional``: a release without the head converts (the head keeps its init); a release
+    with half of it is refused, naming the half that is missing."""
+    source = _randomised(Source()).state_dict()
+    reference = Ours().state_dict()
+    optional = ConversionRules(**{**RULES.__dict__, 'signature': ('conv.weight',),
+                                  'optional': (r'head\..*',)})
+    without_head = {k: v for k, v in source.items() if not k.startswith('proj.')}
+    assert set(convert(without_head, optional, reference)) == {
+        k for k in reference if not k.startswith('head.')}
+    required = ConversionRules(**{**RULES.__dict__, 'signature': ('conv.weight',)})
+    with pytest.raises(UserError, match=r"model keys with no source: \['head.bias', "
+                                        r"'head.weight'\]"):
+        convert(without_head, required, reference)
+    half = {k: v for k, v in source.items() if k != 'proj.weight'}
+    with pytest.raises(UserError, match=r"model keys with no source: \['head.weight'\]"):
+        convert(half, optional, reference)
+
+
+class SharedSource(nn.Module):
+    """One projection under two names (``key`` is ``query``): the state dict lists it twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.key = nn.Conv2d(3, 4, 1)
+        self.query = self.key
+
+
+def test_a_second_name_of_one_tensor_is_checked_and_used_up_once():
+    source = _randomised(SharedSource()).state_dict()
+    assert set(source) == {'key.weight', 'key.bias', 'query.weight', 'query.bias'}
+    ours = nn.Module()
+    ours.proj = nn.Conv2d(3, 4, 1)
+    rules = ConversionRules(
+        name='shared', source_repo='-', source_model='SharedSource()', config='-',
+        model_config='-', renames=((r'key\.(.*)', r'proj.\1'),),
+        aliases=((r'query\.(.*)', r'key.\1'),))
+    out = convert(source, rules, ours.state_dict())
+    assert set(out) == {'proj.weight', 'proj.bias'}
+    torch.testing.assert_close(out['proj.weight'], source['key.weight'])
+    # two different tensors under the two names are not one module's: refused
+    differing = dict(source, **{'query.bias': source['key.bias'] + 1})
+    with pytest.raises(UserError, match='query.bias is not the same tensor as key.bias'):
+        convert(differing, rules, ours.state_dict())
+    # without the alias rule the second name is an unknown key
+    with pytest.raises(UserError, match=r"unknown source keys: \['query.bias', 'query.weight'\]"):
+        convert(source, ConversionRules(**{**rules.__dict__, 'aliases': ()}), ours.state_dict())

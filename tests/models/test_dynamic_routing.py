@@ -1,5 +1,6 @@
 """Dynamic Routing: the soft gate, the cell and its routes, the routing space against the authors'
-Layer16 tables, skipping (a closed cell runs nothing and equals the space without it), the cost
+Layer16 tables, skipping (a closed cell runs nothing and equals the space without it; skipping
+computes what nothing skipped computes, cells reached by nothing included), the cost
 accounting (executed MACs = the convolutions that ran; expected = the gated node costs), the
 budget loss (zero at the budget, gradient into the gates, schedule), the segmentor's losses, the
 top-down decoder, and the parameter counts against the authors' Layer16."""
@@ -286,7 +287,8 @@ def test_a_route_closed_for_one_image_of_the_batch_still_runs_for_the_other():
 
 def test_a_cell_that_nothing_reaches_is_not_called():
     """Close keep of (layer 1, scale 2) and down of (layer 1, scale 1): the only routes into
-    (layer 2, scale 2); that cell is then not called at all (its gate neither)."""
+    (layer 2, scale 2); that cell is then not called on the images (its output on a zero map
+    comes from its parameters: see the exact-skipping tests below)."""
     space = _tiny(5)
     _close(space.layers[1][2], routes=('keep', ))
     _close(space.layers[1][1], routes=('down', ))
@@ -492,3 +494,145 @@ def test_config_has_the_authors_parameter_counts():
 
 def test_demo_trains_the_same_model_as_the_full_config():
     assert Config.fromfile(DEMO).model == Config.fromfile(FULL).model
+
+
+# ---------------------------------------------------------------- exact skipping
+
+
+def _assert_same(skipped, dense, what=''):
+    """Within 1e-6 of the largest value of each dense output."""
+    for s, (a, b) in enumerate(zip(skipped, dense)):
+        scale = b.abs().max().item()
+        assert scale > 0, f'{what} scale {s}: all zero'
+        diff = (a - b).abs().max().item() / scale
+        assert diff <= 1e-6, f'{what} scale {s}: relative difference {diff:.3g}'
+
+
+@pytest.mark.parametrize('size', [(1, 1), (2, 5), (3, 3), (7, 6)])
+@pytest.mark.parametrize('norm', ['BN', 'GN'])
+def test_a_cell_reached_by_nothing_gives_its_output_on_a_zero_map(size, norm):
+    """``forward_zero`` equals the cell run on zeros, route by route, borders included (the
+    second depthwise conv's zero padding of a constant map): from a <= 3 x 3 map with BN in
+    eval mode, from a full map of one image with a norm that is not per-pixel (GN)."""
+    torch.manual_seed(0)
+    cfg = dict(type='GN', num_groups=2) if norm == 'GN' else dict(type='BN')
+    cell = RoutingCell(8, allow_up=True, allow_down=True, norm_cfg=cfg)
+    randomise_bn(cell, 3).eval()
+    if norm == 'GN':
+        with torch.no_grad():
+            for m in cell.modules():
+                if isinstance(m, nn.GroupNorm):
+                    m.bias.copy_(torch.linspace(-0.5, 0.5, m.num_channels))
+    h, w = size
+    up = (2 * h - 1, 2 * w)
+    with torch.no_grad():
+        dense = cell(torch.zeros(2, 8, h, w), up_size=up, skip_closed=False)
+        zero = cell.forward_zero(2, h, w, up_size=up)
+    assert not zero.ran and cell._pointwise_norms() == (norm == 'BN')
+    torch.testing.assert_close(zero.gates, dense.gates)
+    torch.testing.assert_close(zero.expected, dense.expected)
+    for name in ('keep', 'up', 'down'):
+        a, b = getattr(zero, name), getattr(dense, name)
+        assert b.abs().max() > 0 and a.shape == b.shape, name
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6 * b.abs().max().item())
+    if norm == 'BN' and h >= 3 and w >= 3:  # not spatially constant: the borders differ
+        assert not torch.allclose(dense.keep[..., 0, 0], dense.keep[..., 1, 1])
+    _close(cell)  # gates closed on zeros too: nothing comes out (the zero input passes on)
+    with torch.no_grad():
+        zero = cell.forward_zero(2, h, w, up_size=up)
+    assert zero.keep is None and zero.up is None and zero.down is None
+
+
+class _BatchMacs(_MacHooks):
+    """MACs of the conv calls under a module, apart by the batch of the call."""
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.by_batch = {}
+        self.modules_at = {}
+
+    def hook(self, conv, inputs, output):
+        n = output.shape[0]
+        self.by_batch[n] = self.by_batch.get(n, 0) + n * conv_macs(conv, output.shape[-2:])
+        self.modules_at.setdefault(n, set()).add(conv)
+
+
+def _pattern(space, pattern, x):
+    """Force gates closed: 'nothing' closes the routes into (layer 2, scale 2) (keep of (1, 2),
+    down of (1, 1)); 'chain' also the down of (2, 1), so that (3, 2) receives only what (2, 2)
+    computes from its parameters; 'cell' closes cell (2, 0) for every image; 'route' the up
+    route of (1, 1); 'image' cell (2, 1) for image 1 only."""
+    if pattern in ('nothing', 'chain'):
+        _close(space.layers[1][2], routes=('keep', ))
+        _close(space.layers[1][1], routes=('down', ))
+    if pattern == 'chain':
+        _close(space.layers[2][1], routes=('down', ))
+    if pattern == 'cell':
+        _close(space.layers[2][0])
+    if pattern == 'route':
+        _close(space.layers[1][1], routes=('up', ))
+    if pattern == 'image':
+        _gate_open_for_first_image_only(space, space.layers[2][1], x)
+
+
+@pytest.mark.parametrize('pattern,size', [
+    ('nothing', (64, 48)), ('nothing', (45, 38)), ('chain', (64, 48)), ('chain', (45, 38)),
+    ('cell', (64, 48)), ('route', (45, 38)), ('image', (64, 48))])
+def test_skipping_computes_what_nothing_skipped_computes(pattern, size):
+    """With gates forced closed (a cell reached by nothing, a chain of them, a cell closed for
+    every image, a route, a cell closed for one image of two), skipping gives the outputs and
+    the expected cost of the computation that skips nothing (the training computation: a cell
+    reached only by closed routes runs on a zero map, whose BN offsets reach the output),
+    within 1e-6. ``executed`` counts only the convolutions run on the images (batch 2), which
+    skip the closed cells and routes; what is computed from the parameters alone runs at batch
+    1 and is reported as ``constant``."""
+    space = _tiny(11)
+    x = torch.randn(2, 3, *size)
+    _pattern(space, pattern, x)
+    with torch.no_grad():
+        space.skip_closed = False
+        dense = space(x)
+        dense_cost = dict(space.last_cost)
+        space.skip_closed = True
+        hooks = _BatchMacs(space)
+        skipped = space(x)
+        hooks.remove()
+    cost = space.last_cost
+    _assert_same(skipped, dense, pattern)
+    torch.testing.assert_close(cost['expected'], dense_cost['expected'], rtol=1e-6, atol=0)
+    assert cost['executed'] == hooks.by_batch[2]
+    if pattern != 'image':  # closed for one image only: nothing to skip
+        assert cost['executed'] < dense_cost['executed']
+    assert cost['constant'] == hooks.by_batch.get(1, 0)
+    reached_by_nothing = space.layers[2][2]
+    ran_on_images = hooks.modules_at[2]
+    if pattern in ('nothing', 'chain'):
+        assert cost['constant'] > 0
+        assert not {m for m in reached_by_nothing.modules() if isinstance(m, nn.Conv2d)} & (
+            ran_on_images)
+        assert cost['cells_run'] == cost['cells'] - 1 - (pattern == 'chain')
+    if pattern == 'chain':  # (3, 2): its input is a constant of the parameters, run once
+        last = space.layers[3][2]
+        assert last.op[0].pointwise_conv.conv not in ran_on_images
+        assert last.op[0].pointwise_conv.conv in hooks.modules_at[1]
+    if pattern in ('cell', 'route', 'image'):
+        assert cost['constant'] == 0 and 1 not in hooks.by_batch
+
+
+def test_skipping_on_the_authors_kaiming_gates_computes_the_dense_outputs():
+    """The authors' gate initialisation (Kaiming last conv, ``gate_weight_std=None``) and
+    random BN: routes close by themselves, per image; skipping changes nothing."""
+    torch.manual_seed(5)
+    space = DynamicRoutingBackbone(**TINY, gate_weight_std=None)
+    randomise_bn(space, 5).eval()
+    with torch.no_grad():
+        for m in space.modules():
+            if isinstance(m, SoftRoutingGate):
+                m.fc.bias.fill_(-0.2)  # about half the routes closed
+        x = torch.randn(2, 3, 64, 64)
+        space.skip_closed = False
+        dense = space(x)
+        space.skip_closed = True
+        skipped = space(x)
+    assert space.last_cost['cells_run'] < space.last_cost['cells']
+    _assert_same(skipped, dense, 'kaiming gates')

@@ -177,7 +177,11 @@ def test_the_full_config_builds_the_authors_sfnet_r18():
     assert [backbone.stem[i].out_channels for i in (0, 3, 6)] == [64, 64, 128]
     assert backbone.layer1[0].conv1.in_channels == 128
     assert backbone.layer1[0].downsample is not None
-    assert all(m.dilation == (1, 1) for m in backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    # the authors' variant 'D': conv2 of stages 3 / 4 dilated by 2 / 4, nothing else
+    dilated = {n: m.dilation for n, m in backbone.named_modules()
+               if isinstance(m, torch.nn.Conv2d) and m.dilation != (1, 1)}
+    assert dilated == {f'layer{s}.{b}.conv2': (d, d) for s, d in ((3, 2), (4, 4)) for b in (0, 1)}
+    assert all(backbone.layer4[b].conv2.padding == (4, 4) for b in (0, 1))
     neck = model.neck
     assert [m.conv.out_channels for m in neck.lateral_convs] == [128] * 3
     assert all(f.flow_make.in_channels == 128 and f.align_corners for f in neck.align_modules)

@@ -20,9 +20,6 @@ DEMO = os.path.join(ROOT, 'configs', 'demo', 'spnet-r50_demo.py')
 # measured from the authors' SPNet(19, 'resnet50', spm_on=True): inference parameters, those of
 # its SPMs and of its head
 AUTHORS_INFERENCE, AUTHORS_SPM, AUTHORS_HEAD = 45_372_563, 6_117_056, 15_623_699
-# their deep stem is 64-64-128 wide, mmseg's ResNetV1c's 32-32-64: stem convs and BNs, plus the
-# first block's conv1 and downsample reading 128 instead of 64 channels
-STEM_DIFFERENCE = (1728 + 36864 + 73728 + 2 * 256) - (864 + 9216 + 18432 + 2 * 128) + 4096 + 16384
 
 
 def _spm(channels=4, seed=0):
@@ -199,9 +196,7 @@ def test_parameter_counts_match_the_authors(full_model):
     spm = sum(p.numel() for n, p in full_model.backbone.named_parameters() if '.spm.' in n)
     assert spm == AUTHORS_SPM
     assert sum(p.numel() for p in full_model.decode_head.parameters()) == AUTHORS_HEAD
-    assert STEM_DIFFERENCE == 104_544
-    assert inference == AUTHORS_INFERENCE - STEM_DIFFERENCE
-    assert abs(inference / AUTHORS_INFERENCE - 1) < 0.01
+    assert inference == AUTHORS_INFERENCE  # with the authors' 64-64-128 stem
 
 
 def test_imagenet_init_reaches_the_resnet_and_the_spm_keeps_its_own(tmp_path):
@@ -214,6 +209,7 @@ def test_imagenet_init_reaches_the_resnet_and_the_spm_keeps_its_own(tmp_path):
     replace_norm(cfg, 'SyncBN', 'BN')
     cfg.update(base_channels=4, stem_channels=8)
     plain = dict(cfg, type='mmseg.ResNetV1c', plugins=None, init_cfg=None)
+    plain.pop('pool_ceil_mode')
     torch.manual_seed(3)
     state = MODELS.build(ConfigDict(plain)).state_dict()
     path = str(tmp_path / 'resnet50_v1c.pth')

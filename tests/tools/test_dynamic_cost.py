@@ -55,3 +55,16 @@ def test_closing_a_cell_removes_exactly_its_cost():
     assert summary['skipped_fraction']['mean'] == pytest.approx(1 / summary['cells'])
     assert summary['dense_macs_first_image'] == open_run['images'][0]['macs']
     assert summary['macs']['min'] <= summary['macs']['mean'] <= summary['macs']['max']
+
+
+def test_a_cell_reached_by_nothing_is_counted_apart_as_a_constant():
+    """Close every route into (layer 2, scale 2): its output is computed from its parameters on a
+    small map (``constant``), outside the backbone's executed MACs, and the check of the
+    backbone's count against the hooks still holds."""
+    torch.manual_seed(0)
+    model = build_segmentor(_tiny_segmentor_cfg()).eval()
+    _close(model.backbone.layers[1][2], routes=('keep', ))
+    _close(model.backbone.layers[1][1], routes=('down', ))
+    run = dynamic_cost.measure(model, _samples(1), log=None)
+    (image, ) = run['images']
+    assert image['backbone_constant'] > 0 and image['cells_run'] == image['cells'] - 1

@@ -12,7 +12,8 @@ MACs are those of every convolution that actually ran, counted by forward hooks 
 call's output shape (``out_h * out_w * C_out * C_in / groups * kh * kw``; BN, activations,
 pooling and resizing not counted, so slightly below the benchmark's fvcore count). A backbone
 that reports its own cost (``last_cost``, as ``DynamicRoutingBackbone``) adds its executed MACs
-(checked against the hooks' count of the backbone), its cells run and skipped, and its
+(checked against the hooks' count of the backbone, with the MACs it reports apart as
+``constant``), its cells run and skipped, and its
 all-open cost; ``dense`` is the whole model's count for the first image with nothing skipped.
 Without a checkpoint the weights are the config's initialisation (untrained: gates and BN
 statistics at their initial values).
@@ -79,10 +80,14 @@ def image_cost(model, data) -> dict:
     record = dict(macs=counter.total, shape=list(data['inputs'].shape[-2:]))
     cost = getattr(model.backbone, 'last_cost', None)
     if cost:
-        if cost['executed'] != counter.of('backbone'):
-            raise RuntimeError(f'the backbone reports {cost["executed"]} MACs, its convs ran '
-                               f'{counter.of("backbone")}')
-        record.update(backbone_macs=cost['executed'], backbone_full=cost['full'],
+        # ``constant``: what the backbone computed from its parameters alone (cells reached by
+        # nothing), run on a small map or one image and reported apart from ``executed``
+        constant = cost.get('constant', 0)
+        if cost['executed'] + constant != counter.of('backbone'):
+            raise RuntimeError(f'the backbone reports {cost["executed"]} + {constant} MACs, its '
+                               f'convs ran {counter.of("backbone")}')
+        record.update(backbone_macs=cost['executed'], backbone_constant=constant,
+                      backbone_full=cost['full'],
                       cells=cost['cells'], cells_run=cost['cells_run'],
                       skipped=1 - cost['cells_run'] / cost['cells'])
     return record

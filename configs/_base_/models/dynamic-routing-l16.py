@@ -10,6 +10,8 @@
 # ("Dynamic-Raw") trains with lambda = 0; we keep the constraint on with the paper's Dynamic-C
 # budget (lambda 0.5, mu 0.2: the mildest, closest in accuracy to Raw), from 40% of training with
 # a 2% warm-up (their UNUPDATE_RATE, WARM_UP). loss_weight=0 gives the unconstrained Raw model.
+# Skipping is exact (skip_closed=False gives the same outputs); departure: the authors' inference
+# drops a cell fed only by dropped cells, which their training computes on a zero map (we do not).
 # Inputs padded to a multiple of 32 (the authors' size divisibility). Initialisation: trained
 # from scratch, as the paper: every conv Kaiming-normal fan-in, gate bias 1.5 (the authors'), set
 # at construction; init_cfg=None keeps it (no mmcv/mmseg re-initialisation). One departure: the

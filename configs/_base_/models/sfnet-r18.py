@@ -13,10 +13,10 @@
 # the authors' and resnet18_v1c loads partially: the three stem convs and their BNs,
 # layer1.0.conv1 (128 in) and layer1.0.downsample (absent in resnet18_v1c) stay at random init,
 # 194,880 of 11.3M backbone weights; every other backbone weight loads.
-# Output stride 32 without dilation, as the paper (an FPN instead of atrous convolutions). The
-# authors' code (variant 'D') also dilates conv2 of every block of stages 3 / 4 by 2 / 4 at
-# unchanged strides; mmseg's BasicBlock can only dilate conv1, so that is not reproduced (no
-# parameter changes).
+# Output stride 32 (an FPN instead of atrous convolutions), and, as the authors' code (their
+# variant 'D'), conv2 of every block of stages 3 / 4 dilated by 2 / 4 at unchanged strides
+# (Conv2DilatedResNet: mmseg's ResNetV1c, whose `dilations` would dilate conv1 instead; no
+# parameter changes); conv2_dilations=None gives the undilated ResNetV1c.
 # 12,869,331 inference parameters with 19 classes (tests/data/zoo_params.json) against the
 # authors' DeepR18_SF_deeply, 12,869,715 measured from their code (-384, -0.003%: the biases of
 # the three lateral 1x1 convs, which the BatchNorm after each cancels, are left out).
@@ -45,9 +45,9 @@ model = dict(
         type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=32),
     backbone=dict(
-        type='ResNetV1c', depth=18, stem_channels=128, num_stages=4, out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 1, 1), strides=(1, 2, 2, 2), norm_cfg=norm_cfg, norm_eval=False,
-        style='pytorch',
+        type='Conv2DilatedResNet', deep_stem=True, avg_down=False, depth=18, stem_channels=128,
+        num_stages=4, out_indices=(0, 1, 2, 3), dilations=(1, 1, 1, 1), strides=(1, 2, 2, 2),
+        conv2_dilations=(1, 1, 2, 4), norm_cfg=norm_cfg, norm_eval=False, style='pytorch',
         init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet18_v1c')),
     neck=dict(
         type='SFNetFPN', in_channels=(64, 128, 256, 512), channels=fpn_channels,

@@ -4,11 +4,17 @@
 # every block of stage 4 after the bottleneck's 3x3 conv (the authors' spm_on placement), and the
 # SPNet head: 1x1 2048 -> 1024, two mixed pooling modules, 3x3 -> 512, dropout 0.1, classifier.
 # FCN auxiliary head on C4 weighted 0.4 as in the authors' configs; align_corners=True as in their
-# code. The protocol's OHEM cross-entropy on both outputs. 45,268,019 inference parameters with
-# 19 classes (tests/data/zoo_params.json); the authors' SPNet(19, 'resnet50', spm_on=True) has
-# 45,372,563: their deep stem is 64-64-128 wide (mmseg's ResNetV1c, whose ImageNet weights we
-# load, is 32-32-64), which accounts for the whole 104,544 difference (stem and the first block's
-# conv1 and downsample); the SPMs (6,117,056) and the head (15,623,699) match theirs exactly.
+# code. The protocol's OHEM cross-entropy on both outputs.
+# Backbone: the authors' deep stem, 3x3 convs of 64, 64, 128 channels and layer1 reading 128
+# (stem_channels=128; the stem max pool rounds down as theirs, pool_ceil_mode=False);
+# stem_channels=64 gives mmseg's 32-32-64. ImageNet init: this stem needs the authors' ImageNet
+# weights (PyTorch-Encoding's resnet50-25c4b509, linked from houqb/SPNet's README; their keys
+# conv1.{0,1,3,4,6} / bn1 are our stem.{0,1,3,4,6,7}, layer* unchanged): the user converts them
+# and sets init_cfg.checkpoint to that file. As set, open-mmlab://resnet50_v1c (mmseg's 32-32-64
+# stem) loads every ResNet weight except the stem's convs and BNs and layer1.0's conv1 and
+# downsample conv (153,792 weights, random init); the SPMs start from their own init either way.
+# 45,372,563 inference parameters with 19 classes (tests/data/zoo_params.json), the authors'
+# SPNet(19, 'resnet50', spm_on=True) without its auxiliary head exactly.
 arch_info = dict(title='SPNet, R50-D8', family='context',
                  paper='Hou et al., Strip Pooling, CVPR 2020')
 # the authors' auxiliary loss weight (the protocol weighs every output 1.0)
@@ -24,9 +30,10 @@ model = dict(
         type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=8),
     backbone=dict(
-        type='PluginResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), multi_grid=(4, 8, 16), norm_cfg=norm_cfg,
-        norm_eval=False, style='pytorch', contract_dilation=True,
+        type='PluginResNetV1c', depth=50, stem_channels=128, pool_ceil_mode=False, num_stages=4,
+        out_indices=(0, 1, 2, 3), dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
+        multi_grid=(4, 8, 16), norm_cfg=norm_cfg, norm_eval=False, style='pytorch',
+        contract_dilation=True,
         plugins=[
             dict(cfg=spm, stages=(True, True, True, False), blocks=(-1,), position='after_conv2'),
             dict(cfg=spm, stages=(False, False, False, True), position='after_conv2')],

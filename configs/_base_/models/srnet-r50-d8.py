@@ -5,17 +5,20 @@
 # 2 / 4 as the authors' code (no contracted first dilation), and an FCN auxiliary head on C4
 # weighted 0.4 as the authors' loss.
 # align_corners=True as the authors' code (the protocol does not fix it). The protocol's OHEM
-# cross-entropy on both outputs. The squeeze is averaged over H x W (the authors sum: its scale
-# would follow the input size); the block's GroupNorm groups follow the authors (see
-# ChannelReasoningModule's docstring).
-# Stem: the authors' resnet-50-deep has 3x3 stem convs of 64, 64, 128 channels; we keep mmseg's
-# (32, 32, 64) so that open-mmlab's resnet50_v1c loads into every backbone weight, as it does for
-# the zoo's other ResNet-50s (PSPNet, SPNet, CPNet): with the authors' stem that checkpoint
-# leaves the stem and layer1.0's conv1 / downsample at random init. Cost: 104,544 parameters
-# (stem_channels=128 restores the authors' backbone, 23,631,808, exactly). 27,342,339 inference
-# parameters with 19 classes against the authors' SRNet(19, 'resnet-50-deep', 'D') without its
-# auxiliary head, 27,447,395 (-0.38%): the stem, plus 512, the bias of the head's 3x3 conv, which
-# the BatchNorm after it cancels (left out here).
+# cross-entropy on both outputs. The squeeze sums over H x W as the authors' code (its scale
+# follows the input size; decode_head.squeeze_mean=True averages instead, see
+# ChannelReasoningModule); the block's GroupNorm groups follow the authors.
+# Backbone: the authors' resnet-50-deep, 3x3 stem convs of 64, 64, 128 channels and layer1 reading
+# 128 (mmseg's ResNetV1c with stem_channels=128: 23,631,808 parameters, the authors' exactly; the
+# max pool rounds down as theirs, pool_ceil_mode=False); stem_channels=64 gives mmseg's 32-32-64.
+# ImageNet init: this stem needs the authors' resnet50-deep ImageNet weights (lxtGH/SFSegNets
+# README, "resnet50-deep-stem-pytorch"; their keys conv1.{0,1,3,4,6} / bn1 are our stem.{0,1,3,4,
+# 6,7}, layer* unchanged): the user converts them and sets init_cfg.checkpoint to that file. As
+# set, open-mmlab://resnet50_v1c (mmseg's 32-32-64 stem) loads every backbone weight except the
+# stem's convs and BNs and layer1.0's conv1 and downsample conv (153,792 weights, random init).
+# 27,446,883 inference parameters with 19 classes against the authors' SRNet(19,
+# 'resnet-50-deep', 'D') without its auxiliary head, 27,447,395 (-512, -0.002%): the bias of the
+# head's 3x3 conv, which the BatchNorm after it cancels (left out here; the converter folds it).
 arch_info = dict(title='SR-Net, R50-D8', family='context',
                  paper='Li et al., Squeeze Reasoning, TIP 2021')
 # the authors' auxiliary loss weight (the protocol weighs every output 1.0)
@@ -30,13 +33,13 @@ model = dict(
         type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size_divisor=8),
     backbone=dict(
-        type='ResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=norm_cfg, norm_eval=False,
-        style='pytorch', contract_dilation=False,
+        type='DeepStemResNet', depth=50, stem_channels=128, pool_ceil_mode=False, num_stages=4,
+        out_indices=(0, 1, 2, 3), dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
+        norm_cfg=norm_cfg, norm_eval=False, style='pytorch', contract_dilation=False,
         init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         type='SqueezeReasoningHead', in_channels=2048, in_index=3, channels=512,
-        reason_channels=256, num_nodes=32, dropout_ratio=0.1, num_classes=19,
+        reason_channels=256, num_nodes=32, squeeze_mean=False, dropout_ratio=0.1, num_classes=19,
         norm_cfg=norm_cfg, align_corners=True, loss_decode=ohem),
     auxiliary_head=dict(
         type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,

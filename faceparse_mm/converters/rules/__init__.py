@@ -1,2 +1,11 @@
 """One module per released checkpoint layout, each registering its :class:`ConversionRules`."""
-from . import face_parsing_pytorch  # noqa: F401
+from . import (
+    ann,  # noqa: F401
+    bisenetv2,  # noqa: F401
+    dynamic_routing,  # noqa: F401
+    face_parsing_pytorch,  # noqa: F401
+    regseg,  # noqa: F401
+    sfnet,  # noqa: F401
+    spnet,  # noqa: F401
+    srnet,  # noqa: F401
+)

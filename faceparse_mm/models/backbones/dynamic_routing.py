@@ -30,9 +30,22 @@ Cost (MACs of the convolutions, see :mod:`~faceparse_mm.models.modules.routing_c
 forward leaves :attr:`last_cost`: ``expected`` (N,) the paper's expected cost of the routing
 space (the sum of the nodes' costs, differentiable in the gates; the budget loss's
 C_expected), ``full`` the cost of the space with every gate open at this input size (C_max),
-``executed`` the MACs this forward really ran (stem, gates, cells and routes, whole batch),
-``cells`` and ``cells_run`` (cells whose operation ran). In eval mode with ``skip_closed`` a cell
-whose gates are all below ``gate_threshold``, or that receives nothing, runs nothing.
+``executed`` the MACs this forward really ran on the images (stem, gates, cells and routes,
+whole batch), ``constant`` the MACs of what it computed from the parameters alone (below),
+``cells`` and ``cells_run`` (cells whose operation ran on the images). In eval mode with
+``skip_closed`` a cell whose gates are all below ``gate_threshold``, or that receives nothing,
+runs nothing on the images.
+
+Skipping is exact: it computes what the computation without skipping (``skip_closed=False``,
+the training computation, theirs and ours) computes. A closed route contributes zero there (a
+gate of exactly 0 times its output; a gate in (0, ``gate_threshold``), rare, is dropped with a
+contribution below the threshold times its output). A cell that every route into it closes
+receives a zero map there, and its output on it is not zero (BN offsets through the ReLUs,
+reaching the decoder): it is computed from the cell's parameters
+(:meth:`RoutingCell.forward_zero`, on a map of at most 3 x 3), and a cell whose every input is
+such a constant runs once, on one image, for the batch. Both are counted in ``constant``, not
+in ``executed``: they do not depend on the image (an export would fold them; this module
+recomputes them at every forward).
 
 Where we depart from the authors' code:
 
@@ -47,11 +60,13 @@ Where we depart from the authors' code:
   the same where sizes divide by 32).
 - Inference drops what is closed, as the paper describes it (a zero gate drops its path): a route
   whose gate is closed for every image is not computed, and a cell that then receives nothing
-  is not run (its outputs are zero). The authors' code still computes the closed routes of a
-  cell that runs (times 0) and drops only cells whose gates are all closed and the cells fed by
-  nothing but those. Skipping is exact (tests) except where every route into a cell is closed:
-  the training computation (theirs and ours) runs that cell on a zero map, which still emits
-  its BN offsets.
+  is not run on the images (its output on a zero map comes from its parameters, see above).
+  The authors' code still computes the closed routes of a cell that runs (times 0) and drops
+  only cells whose gates are all closed (summed over the batch); a cell fed by nothing but the
+  up / down routes of such cells is dropped too (its output zero, or a float 0 that their
+  decoder cannot take), where their training computes it on a zero map. We compute their
+  training function at inference (tests/converters/test_dynamic_routing.py: their inference
+  shortcut is 0.09% of the largest logit away from it on formula weights).
 
 Initialisation: every convolution Kaiming-normal with fan-in, BN weight 1 and bias 0, the gates'
 last bias 1.5 (the authors'), at construction, with one departure: the gates' last conv
@@ -161,32 +176,48 @@ class DynamicRoutingBackbone(BaseModule):
                                 if isinstance(c, nn.Conv2d))
         sizes = self.scale_sizes(x.shape[-2:])
         expected = x.new_zeros(n, dtype=torch.float32)
-        full, cells, cells_run = 0, 0, 0
+        full, cells, cells_run, constant = 0, 0, 0, 0
 
-        def run(cell, inp, s):
-            nonlocal expected, full, cells, cells_run, executed
+        def run(cell, parts, s):
+            """``parts``: the (map, static) pairs that reach the cell (static: the same for
+            every image, a constant of the parameters). Returns (CellOutput, static)."""
+            nonlocal expected, full, cells, cells_run, executed, constant
             full += cell.full_macs(*sizes[s])
             cells += 1
-            if inp is None:  # nothing reaches it (eval: every route into it closed)
-                return None
-            out = cell(inp, up_size=sizes[s - 1] if s > 0 else None, skip_closed=skip)
+            up_size = sizes[s - 1] if s > 0 else None
+            if not parts:  # nothing reaches it (every route into it closed): its output on
+                # the zero map that the training computation gives it
+                out = cell.forward_zero(n, *sizes[s], up_size=up_size, like=x)
+                expected = expected + out.expected
+                constant += out.executed
+                return out, True
+            inp = sum((p for p, _ in parts[1:]), parts[0][0])
+            if all(static for _, static in parts):  # the same for every image: run on one
+                out = cell(inp[:1], up_size=up_size, skip_closed=skip)
+                constant += out.executed
+                out = out._replace(**{
+                    k: getattr(out, k).expand(n, *getattr(out, k).shape[1:])
+                    for k in ('keep', 'up', 'down', 'gates', 'expected')
+                    if getattr(out, k) is not None})
+                expected = expected + out.expected
+                return out, True
+            out = cell(inp, up_size=up_size, skip_closed=skip)
             expected = expected + out.expected
             executed += out.executed
             cells_run += int(out.ran)
-            return out
+            return out, False
 
-        prev = [run(self.init_cell, x, 0)]
+        prev = [run(self.init_cell, [(x, False)], 0)]
         for cells_of_layer, sources in zip(self.layers, self.wiring):
             outs = []
             for s, (cell, src) in enumerate(zip(cells_of_layer, sources)):
-                parts = [getattr(prev[j], route) for route, j in src if prev[j] is not None]
-                parts = [p for p in parts if p is not None]
-                outs.append(run(cell, sum(parts[1:], parts[0]) if parts else None, s))
+                parts = [(getattr(prev[j][0], route), prev[j][1]) for route, j in src]
+                outs.append(run(cell, [(p, st) for p, st in parts if p is not None], s))
             prev = outs
         feats = tuple(
-            out.keep if out is not None and out.keep is not None else
-            x.new_zeros(n, c, *sizes[s])
-            for s, (out, c) in enumerate(zip(prev, self.out_channels)))
+            out.keep if out.keep is not None else x.new_zeros(n, c, *sizes[s])
+            for s, ((out, _), c) in enumerate(zip(prev, self.out_channels)))
         self.last_cost = dict(expected=expected if self.training else expected.detach(),
-                              full=full, executed=executed, cells=cells, cells_run=cells_run)
+                              full=full, executed=executed, constant=constant, cells=cells,
+                              cells_run=cells_run)
         return feats

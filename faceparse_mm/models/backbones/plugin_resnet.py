@@ -18,11 +18,12 @@ wrong.
 """
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_plugin_layer
-from mmseg.models.backbones import ResNetV1c
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 from torch import nn
 
 from faceparse_mm.registry import MODELS
+
+from .deep_stem_resnet import DeepStemResNet
 
 __all__ = ['PluginBasicBlock', 'PluginResNetV1c', 'attach_plugins', 'in_block']
 
@@ -82,10 +83,11 @@ def in_block(blocks, index: int, num_blocks: int) -> bool:
 
 
 @MODELS.register_module()
-class PluginResNetV1c(ResNetV1c):
+class PluginResNetV1c(DeepStemResNet):
     """mmseg's ``ResNetV1c`` (deep stem; same parameters and names, so its ImageNet checkpoints
-    load) whose ``plugins`` entries may carry ``blocks`` (which blocks of each selected stage get
-    the plug-in: indices, negative from the end; left out: all) and may go into BasicBlocks.
+    load; the stem pool's ``pool_ceil_mode`` as :class:`DeepStemResNet`) whose ``plugins``
+    entries may carry ``blocks`` (which blocks of each selected stage get the plug-in: indices,
+    negative from the end; left out: all) and may go into BasicBlocks.
 
     A plug-in at ``after_conv1``/``after_conv2``/``after_conv3`` gets that conv's output width;
     ``after_conv3`` exists in Bottlenecks only."""

@@ -1,5 +1,6 @@
 from .acf_head import ACFHead
 from .ann_head import AsymmetricNonLocalHead
+from .bisenetv2_head import BiSeNetV2SegmentHead
 from .context_prior_head import ContextPriorAggregation, ContextPriorHead
 from .dynamic_routing_head import DynamicRoutingHead
 from .face_fcn_head import FaceFCNHead
@@ -14,3 +15,4 @@ __all__ = ['ACFHead', 'AsymmetricNonLocalHead', 'ContextPriorAggregation', 'Cont
            'DynamicRoutingHead', 'FaceFCNHead', 'LargeFOVHead', 'RegSegDecoder26Head', 'SFNetFPN',
            'SFNetHead', 'SISRDecoder', 'SqueezeReasoningHead', 'StripPoolingHead',
            'decimate_vgg_fc']
+__all__ += ['BiSeNetV2SegmentHead']

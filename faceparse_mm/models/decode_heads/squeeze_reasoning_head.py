@@ -8,9 +8,10 @@ and the classifier. This is the authors' ``ModuleHead(2048, 512, module=ChannelR
 256))`` of ``network/srnet.py`` (lxtGH/SFSegNets), 3,815,587 parameters with 19 classes, with
 one difference: the authors' 3x3 conv also has a bias, which the BatchNorm right after it
 cancels (it changes no output and gets no gradient); it is left out here, so this head has 512
-parameters fewer (3,815,075). The reasoning block averages its squeeze over H x W where the
-authors sum; its docstring also says why, with the authors' groups, its GroupNorm turns the node
-vector's rescaling into a per-channel on/off switch (``reason_norm_groups`` changes that).
+parameters fewer (3,815,075). ``squeeze_mean`` selects the reasoning block's squeeze: a mean
+over H x W (True) or the authors' sum (False, what the zoo's SR-Net config uses); the block's
+docstring says why, and why, with the authors' groups, its GroupNorm turns the node vector's
+rescaling into a per-channel on/off switch (``reason_norm_groups`` changes that).
 """
 import torch
 from mmcv.cnn import ConvModule

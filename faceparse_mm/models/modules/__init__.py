@@ -2,6 +2,7 @@ from .arm import AttentionRefinementModule
 from .asymmetric_non_local import AsymmetricFusionNonLocal, AsymmetricPyramidNonLocal
 from .attention_propagation import AttentionPropagation, TemporalEncoding
 from .attentional_class_feature import AttentionalClassFeature, attend_class_centres, class_centres
+from .bilateral_guided_aggregation import BilateralGuidedAggregation
 from .channel_reasoning import ChannelReasoningModule
 from .context_path import ContextPath, ResNet18
 from .dblock import DBlock, SplitDilatedConv
@@ -23,3 +24,4 @@ __all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRe
            'SpatialPath', 'SplitDilatedConv', 'StripPooling', 'attend_class_centres',
            'bilinear_kernel', 'class_centres', 'conv_macs', 'flow_warp', 'soft_gate']
 __all__ += ['AttentionPropagation', 'PyramidPoolingSlice', 'TemporalEncoding']
+__all__ += ['BilateralGuidedAggregation']

@@ -9,13 +9,14 @@ projection theta (C -> K), a grouped 1x1 conv maps it back to C channels, GroupN
 
 Follows the authors' code (``ChannelReasonModule`` in ``network/nn/operators.py`` of
 lxtGH/SFSegNets; ``ChannelReasonModule(512, 256)`` is this block with ``in_channels=512,
-channels=256``: 395,920 parameters), with one change:
+channels=256``: 395,920 parameters), with one option:
 
-- The squeeze is a mean over H x W, not a sum. The authors' dot product sums over the H x W
-  positions, so the squeezed vector (and what the graph's BatchNorm sees) grows in proportion to
-  the input area: a model trained on crops meets vectors (512 / 448)^2 = 1.3 times larger on whole
-  test images, which its running statistics have never seen. Dividing by H x W removes that
-  dependence and changes no parameter; ``squeeze_mean=False`` gives the authors' sum.
+- ``squeeze_mean``: the squeeze as a mean over H x W instead of the authors' sum. Their dot
+  product sums over the H x W positions, so the squeezed vector (and what the graph's BatchNorm
+  sees) grows in proportion to the input area: a model trained on crops meets vectors
+  (512 / 448)^2 = 1.3 times larger on whole test images, which its running statistics have never
+  seen. Dividing by H x W removes that dependence and changes no parameter. The zoo's SR-Net
+  config sets ``squeeze_mean=False``, the authors' sum (their released weights assume it).
 
 Details kept from the authors' code: one dot product per projected channel (their ``groups``
 argument must equal ``channels`` for the node reshape to work, so it is not a separate option

@@ -19,9 +19,12 @@ down = 0 (the authors' ``gate_mask`` residual).
 Inference really skips (``skip_closed=True``, which the backbone passes in eval mode): a cell
 whose gates are all closed for every image of the batch runs no convolution after its gate
 (keep = x; no up or down output); a route whose gate is closed for every image is not computed
-(its contribution is below ``threshold`` times its output: the authors count such a route as not
-run in their real-cost accounting, though their code still computes it). Training computes
-every route, as theirs.
+(its contribution is below ``threshold`` times its output, zero for a gate at exactly 0: the
+authors count such a route as not run in their real-cost accounting, though their code still
+computes it). Training computes every route, as theirs. A cell that nothing reaches (every
+route into it closed) is not run on the images either: :meth:`RoutingCell.forward_zero` gives
+what it computes on the zero map that training feeds it (its BN offsets, borders included),
+from its parameters alone, so skipping computes the trained function.
 
 Cost, in multiply-adds (MACs) of the convolutions (BN, activations, pooling and resizing not
 counted), per image: ``op_macs`` for the cell, ``route_macs`` for the up and down routes (keep is
@@ -38,10 +41,13 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional, Sequence
 
+import torch
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule, build_activation_layer
 from mmengine.model import kaiming_init
 from mmseg.models.utils import resize
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
 
 from .routing_gate import SoftRoutingGate
 
@@ -182,3 +188,79 @@ class RoutingCell(nn.Module):
             out['keep'] = passed if out['keep'] is None else out['keep'] + passed
         return CellOutput(out['keep'], out.get('up'), out.get('down'), gates, expected, executed,
                           True)
+
+    def _pointwise_norms(self) -> bool:
+        """Whether every norm of the cell acts on each pixel alone (BatchNorm in eval mode with
+        running statistics, as every config here), so that a map's values at a pixel depend
+        only on the values around it, never on the map's size."""
+        for m in self.modules():
+            if isinstance(m, _BatchNorm):
+                if m.training or m.running_mean is None:
+                    return False
+            elif isinstance(m, (nn.GroupNorm, nn.LayerNorm, _InstanceNorm)):
+                return False
+        return True
+
+    def forward_zero(self, n: int, h: int, w: int, up_size: Sequence[int] | None = None,
+                     like: Tensor | None = None) -> CellOutput:
+        """What :meth:`forward` with ``skip_closed`` returns for a zero input (n, C, h, w) (a
+        cell that nothing reaches at inference: the training computation runs it on the zero
+        sum of its closed inputs), computed from the parameters without running on the map.
+
+        On zeros, the first separable conv gives one value per channel (BN offsets through the
+        ReLU) and the second one's zero-padded 3x3 depthwise conv turns that constant map into
+        nine values: by whether a pixel is in the first, a middle or the last row and column.
+        With per-pixel norms the cell therefore runs on a zero map of ``min(h, 3) x min(w, 3)``
+        (the gate's pooled constant, ``r`` and the routes' 1x1 convs), and the result is
+        expanded to (h, w) by that row / column class (the up route resized after, the stride-2
+        down route sampled at even positions); otherwise on a full zero map of one image. The
+        result is a constant of the parameters (an export would fold it): ``executed`` holds
+        the MACs of the convolutions this computation ran (on the small map), which the
+        backbone reports apart (``constant``), not as run on the images. ``like``: a tensor
+        whose dtype and device the outputs take."""
+        like = like if like is not None else self.gate.fc.weight
+        compact = self._pointwise_norms()
+        hc, wc = (min(h, 3), min(w, 3)) if compact else (h, w)
+        z = like.new_zeros(1, self.channels, hc, wc)
+        gates = self.gate(z).expand(n, -1)
+        expected = self.expected_cost(gates, h, w)
+        macs = self.gate.macs(hc, wc)
+        if bool(gates[0].sum() < self.threshold):  # closed: passes its (zero) input on
+            return CellOutput(None, None, None, gates, expected, macs, False)
+        macs += self.op_macs(hc, wc)
+        rows, cols = _classes(h, hc, z.device), _classes(w, wc, z.device)
+
+        def full(t, rows=rows, cols=cols):  # one image's map from its row / column classes
+            return t[:, :, rows][:, :, :, cols]
+
+        r = self.act(self.op(z) + z)
+        out = {}
+        for k, name in enumerate(self.routes):
+            g = gates[0, k]
+            if bool(g < self.threshold):
+                continue
+            if name == 'keep':
+                out[name] = g * full(r)
+            elif name == 'up':
+                size = tuple(up_size) if up_size is not None else (2 * h, 2 * w)
+                out[name] = g * resize(full(self.up(r)), size=size, mode='bilinear',
+                                       align_corners=self.align_corners)
+                macs += _module_macs(self.up, (hc, wc))
+            elif compact:  # the 1x1 stride-2 conv samples even rows / columns
+                twice = r.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+                out[name] = g * full(self.down(twice), rows[::2], cols[::2])
+                macs += _module_macs(self.down, (hc, wc))
+            else:
+                out[name] = g * self.down(r)
+                macs += self.route_macs(hc, wc)['down']
+        out = {k: v.expand(n, -1, -1, -1) for k, v in out.items()}
+        return CellOutput(out.get('keep'), out.get('up'), out.get('down'), gates, expected, macs,
+                          False)
+
+
+def _classes(size: int, compact: int, device) -> Tensor:
+    """Index of each of ``size`` positions into a compact axis: itself when not compacted, else
+    0 (first), 1 (middle) or 2 (last)."""
+    if compact == size:
+        return torch.arange(size, device=device)
+    return torch.tensor([0] + [1] * (size - 2) + [2], device=device)
