@@ -12,6 +12,7 @@ import pytest
 import torch
 from mmengine.fileio import LocalBackend
 
+import faceparse_mm.converters.core as converters
 import faceparse_mm.utils.io as io_module
 from faceparse_mm.datasets import celebamask_convert
 from faceparse_mm.datasets.synthetic import make_synthetic_celebamask
@@ -20,7 +21,6 @@ from tests.infer_toy import CONFIG as INFER_CONFIG
 from tests.infer_toy import faces, write_checkpoint
 from tools import infer
 from tools.analysis import collect_results
-from tools.model_converters import face_parsing_pytorch
 
 
 class Injected(OSError):
@@ -225,11 +225,11 @@ def test_a_failed_checkpoint_conversion_keeps_the_previous_output(tmp_path, monk
     from tests.tools.test_face_parsing_converter import KEYS, formula_state_dict
     src, dst = tmp_path / 'authors.pth', tmp_path / 'converted.pth'
     torch.save(formula_state_dict(json.load(open(KEYS))['keys']), src)
-    face_parsing_pytorch.main([str(src), str(dst)])
+    converters.main('face_parsing_pytorch', [str(src), str(dst)])
     good = dst.read_bytes()
-    monkeypatch.setattr(face_parsing_pytorch.torch, 'save', _half_writing_save)
+    monkeypatch.setattr(converters.torch, 'save', _half_writing_save)
     with pytest.raises(Injected):
-        face_parsing_pytorch.main([str(src), str(dst)])
+        converters.main('face_parsing_pytorch', [str(src), str(dst)])
     assert dst.read_bytes() == good
     _no_partial_files(tmp_path, ['authors.pth', 'converted.pth'])
 
