@@ -10,7 +10,8 @@ A :class:`ConversionRules` table says, for one released checkpoint layout:
   ``running_mean' = running_mean - b``, so the bias is folded into the running mean of the BN
   the replacement names (its ``running_mean`` key, after renaming).
 - ``unsqueeze``: regexes of (renamed) keys whose source tensor is a Conv1d weight (O, I, 1) (or a
-  Linear weight (O, I)) that our model holds as a 1x1 Conv2d weight (O, I, 1, 1).
+  Linear weight (O, I)) that our model holds as a 1x1 Conv2d weight (O, I, 1, 1), or the
+  reverse (a 1x1 conv weight that our model holds as a Linear weight): reshaped to our shape.
 - ``optional``: regexes of model keys that a release of this layout may lack (training-only parts,
   e.g. deep-supervision heads that one released checkpoint was trained without). Each pattern is
   all or nothing: when no source key fills any model key it matches, those keys are left out of
@@ -24,6 +25,11 @@ A :class:`ConversionRules` table says, for one released checkpoint layout:
   inference and that our model does not have (e.g. the ImageNet classifier ``fc`` of a
   segmentation backbone). They are dropped by name, on purpose; every other key still needs a
   place.
+- ``model_options``: config options (dotted keys, as ``--cfg-options`` takes them) that the
+  released checkpoint's model needs on top of ``model_config``: a release of a wider variant of
+  the architecture than the config's default (e.g. ViT-L/16 where the config is ViT-B/16). The
+  model the result is checked against is built with them; the converted checkpoint's ``meta``
+  records them as ``cfg_options``, to pass to ``tools/test.py --cfg-options``.
 - ``signature``: source keys that every checkpoint of this layout has; a checkpoint without them
   is another architecture's and is refused in one line naming the first missing key.
 - ``dataset_meta``: the classes and palette of the data the released checkpoint was trained on
@@ -39,9 +45,11 @@ import argparse
 import datetime
 import os.path as osp
 import re
+import shlex
 from dataclasses import dataclass, field
 
 import torch
+from mmengine.config import Config
 
 from faceparse_mm.compat import load_checkpoint
 from faceparse_mm.errors import UserError
@@ -71,6 +79,7 @@ class ConversionRules:
     optional: tuple = ()
     aliases: tuple = ()
     unused: tuple = ()
+    model_options: dict = field(default_factory=dict)
     signature: tuple = ()
     dataset_meta: dict = field(default_factory=dict)
     note: str = ''
@@ -103,10 +112,13 @@ def register(rules: ConversionRules) -> ConversionRules:
     return rules
 
 
-def reference_state_dict(config: str) -> dict:
+def reference_state_dict(config: str, options: dict | None = None) -> dict:
     """Our model's state dict (random init, nothing downloaded) for ``config`` (relative to the
-    repository)."""
-    return build_segmentor(osp.join(ROOT, config)).state_dict()
+    repository) with ``options`` (dotted keys) merged."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    if options:
+        cfg.merge_from_dict(dict(options))
+    return build_segmentor(cfg).state_dict()
 
 
 def convert(state_dict: dict, rules: ConversionRules, reference: dict | None = None) -> dict:
@@ -119,7 +131,7 @@ def convert(state_dict: dict, rules: ConversionRules, reference: dict | None = N
         raise UserError(f'not a {rules.name} checkpoint ({rules.source_model}): it has no '
                         f'{missing_signature[0]!r}')
     if reference is None:
-        reference = reference_state_dict(rules.model_config)
+        reference = reference_state_dict(rules.model_config, rules.model_options)
     out, unknown, twice, folds, problems = {}, [], [], {}, []
     for key, value in keys.items():
         if any(re.fullmatch(pattern, key) for pattern in rules.unused):
@@ -202,6 +214,8 @@ def convert_file(src: str, dst: str, rules: ConversionRules, script: str = '') -
                 converted_by=script or rules.name, config=rules.config,
                 date=datetime.datetime.now().isoformat(timespec='seconds'),
                 dataset_meta=dict(rules.dataset_meta))
+    if rules.model_options:
+        meta['cfg_options'] = dict(rules.model_options)
     with atomic_path(dst) as tmp:
         torch.save({'meta': meta, 'state_dict': converted}, tmp)
     return len(converted)
@@ -218,4 +232,7 @@ def main(name: str, argv=None, script: str = '') -> None:
     args = parser.parse_args(argv)
     with cli_errors(checkpoint=args.src):
         count = convert_file(args.src, args.dst, rules, script)
-    print(f'{count} tensors -> {args.dst} (for {rules.config})')
+    options = ' '.join(shlex.quote(f'{k}={v}'.replace(' ', ''))
+                       for k, v in rules.model_options.items())
+    print(f'{count} tensors -> {args.dst} (for {rules.config}'
+          + (f' with --cfg-options {options}' if options else '') + ')')

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 
 import torch
 
@@ -21,6 +22,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DATA = os.path.join(ROOT, 'tests', 'data', 'reference')
 #: outputs must agree within this fraction of the largest reference output
 RTOL = 1e-4
+#: what the comparisons measured in this process (``tools/analysis/fidelity.py`` collects them):
+#: the reference each test module loaded first (the one its comparisons are against), and every
+#: comparison's relative difference
+LOADED: dict[str, str] = {}
+MEASURED: list[dict] = []
 
 
 def formula_state_dict(keys: dict) -> dict:
@@ -54,6 +60,8 @@ def formula_input(shape) -> torch.Tensor:
 
 
 def load(name: str) -> dict:
+    """The reference file ``name``; the first a test module loads is remembered as its own."""
+    LOADED.setdefault(sys._getframe(1).f_globals.get('__name__', '?'), name)
     with open(os.path.join(DATA, f'{name}.json')) as f:
         return json.load(f)
 
@@ -72,5 +80,7 @@ def assert_matches(ours: torch.Tensor, expected, what: str = 'output') -> float:
     scale = expected.abs().max().item()
     assert scale > 1e-3, f'{what}: the reference is all zeros'
     diff = (ours.float() - expected).abs().max().item() / scale
+    MEASURED.append(dict(test=os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0],
+                         output=what, relative_difference=diff))
     assert diff <= RTOL, f'{what}: relative difference {diff:.3g} > {RTOL}'
     return diff

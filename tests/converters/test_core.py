@@ -149,3 +149,51 @@ def test_a_second_name_of_one_tensor_is_checked_and_used_up_once():
     # without the alias rule the second name is an unknown key
     with pytest.raises(UserError, match=r"unknown source keys: \['query.bias', 'query.weight'\]"):
         convert(source, ConversionRules(**{**rules.__dict__, 'aliases': ()}), ours.state_dict())
+
+
+class ClassifierSource(Source):
+    """The authors' layout plus an ImageNet classifier that segmentation never runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 10)
+
+
+def test_unused_source_parts_are_dropped_by_name_and_nothing_else():
+    """``unused``: the classifier's keys are dropped and the rest converts as before; without
+    the rule they are unknown keys; the rule drops only what it names."""
+    source = _randomised(ClassifierSource()).state_dict()
+    ours = Ours().eval()
+    rules = ConversionRules(**{**RULES.__dict__, 'unused': (r'fc\..*',)})
+    out = convert(source, rules, ours.state_dict())
+    plain = convert({k: v for k, v in source.items() if not k.startswith('fc.')}, RULES,
+                    ours.state_dict())
+    assert set(out) == set(plain) == set(ours.state_dict())
+    for k in out:
+        torch.testing.assert_close(out[k], plain[k])
+    with pytest.raises(UserError, match=r"unknown source keys: \['fc.bias', 'fc.weight'\]"):
+        convert(source, RULES, ours.state_dict())
+    narrow = ConversionRules(**{**RULES.__dict__, 'unused': (r'fc\.weight',)})
+    with pytest.raises(UserError, match=r"unknown source keys: \['fc.bias'\]"):
+        convert(source, narrow, ours.state_dict())
+
+
+def test_model_options_build_the_wider_variant_a_release_needs(tmp_path):
+    """``model_options``: a release of a wider variant than the config's default converts against
+    the config with those options (and only with them); the converted checkpoint records them."""
+    import tests.toy  # noqa: F401  (registers ToyBackbone)
+    from faceparse_mm.converters.core import convert_file, reference_state_dict
+
+    options = {'model.backbone.channels': 16, 'model.decode_head.in_channels': 16}
+    wide = reference_state_dict('tests/data/toy_config.py', options)
+    assert wide['decode_head.convs.0.conv.weight'].shape[1] == 16
+    rules = ConversionRules(name='toy_wide', source_repo='-', source_model='-',
+                            config='tests/data/toy_config.py',
+                            model_config='tests/data/toy_config.py',
+                            renames=((r'(.*)', r'\1'),), model_options=options)
+    assert set(convert(wide, rules)) == set(wide)
+    with pytest.raises(UserError, match='shape mismatches'):
+        convert(wide, ConversionRules(**{**rules.__dict__, 'model_options': {}}))
+    torch.save(wide, tmp_path / 'wide.pth')
+    convert_file(str(tmp_path / 'wide.pth'), str(tmp_path / 'out.pth'), rules)
+    assert torch.load(tmp_path / 'out.pth')['meta']['cfg_options'] == options

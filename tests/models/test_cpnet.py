@@ -61,7 +61,7 @@ def test_affinity_target_is_built_at_the_grid_from_nearest_labels_ignore_as_a_cl
 
 def test_affinity_loss_is_lower_for_the_target_than_for_its_complement():
     g = torch.Generator().manual_seed(0)
-    loss = AffinityLoss()
+    loss = AffinityLoss(global_term='paper')
     for label in (torch.randint(0, 3, (2, 6, 6), generator=g), torch.zeros(1, 6, 6)):
         target = ideal_affinity(label, (6, 6))
         match, complement = loss(8 * (2 * target - 1), target), loss(8 * (1 - 2 * target), target)
@@ -69,10 +69,12 @@ def test_affinity_loss_is_lower_for_the_target_than_for_its_complement():
 
 
 def test_affinity_loss_is_zero_on_a_perfect_prior_and_has_each_term():
+    """The paper's global term (``global_term='paper'``)."""
     label = torch.tensor([[[0, 0, 1], [0, 2, 1], [1, 1, 1]]])  # class 2 is a single pixel
     target = ideal_affinity(label, (3, 3))
     perfect = 30 * (2 * target - 1)
-    assert AffinityLoss()(perfect, target) < 1e-6
+    paper = dict(global_term='paper')
+    assert AffinityLoss(**paper)(perfect, target) < 1e-6
     # one pixel p that gathers every other pixel with 1/2: precision and specificity drop for its
     # row only, recall stays 1 (its own class fully gathered)
     logits = perfect.clone()
@@ -82,7 +84,7 @@ def test_affinity_loss_is_zero_on_a_perfect_prior_and_has_each_term():
     precision = -torch.log(torch.tensor(n_same / (n_same + n_other / 2))) / 9
     specificity = -torch.log(torch.tensor(0.5)) / 9
     expected = 2.0 * (unary + precision + specificity)
-    torch.testing.assert_close(AffinityLoss(loss_weight=2.0)(logits, target), expected,
+    torch.testing.assert_close(AffinityLoss(loss_weight=2.0, **paper)(logits, target), expected,
                                atol=1e-5, rtol=1e-4)
     # pixel 2 (class 1, 5 pixels) gathers its 4 other same-class pixels with 1/2: recall only
     logits = perfect.clone()
@@ -91,7 +93,31 @@ def test_affinity_loss_is_zero_on_a_perfect_prior_and_has_each_term():
     logits[0, 2][same] = 0.0
     recall = -torch.log(torch.tensor((1 + 4 / 2) / 5)) / 9
     expected = torch.log(torch.tensor(2.0)) * 4 / 81 + recall
-    torch.testing.assert_close(AffinityLoss()(logits, target), expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(AffinityLoss(**paper)(logits, target), expected, atol=1e-5,
+                               rtol=1e-4)
+
+
+def test_the_authors_global_term_drops_the_diagonal_and_charges_empty_rows_100():
+    """The default (the authors' code) on a perfect prior: a class of n grid pixels scores
+    precision (n - 1) / n (the diagonal is left out of the numerator only), a one-pixel class
+    scores recall and precision 0, i.e. 100 each (BCE's clamp of -log 0); a one-class crop
+    scores specificity 0 in every row."""
+    label = torch.tensor([[[0, 0, 1], [0, 2, 1], [1, 1, 1]]])  # 3, 5 and 1 pixels
+    target = ideal_affinity(label, (3, 3))
+    perfect = 30 * (2 * target - 1)
+    sizes = target[0].sum(1)  # per row: the size of that pixel's class
+    lone = sizes == 1
+    precision = torch.where(lone, torch.tensor(100.0), -torch.log((sizes - 1) / sizes)).mean()
+    recall = torch.where(lone, torch.tensor(100.0), torch.tensor(0.0)).mean()
+    torch.testing.assert_close(AffinityLoss()(perfect, target), precision + recall,
+                               atol=1e-4, rtol=1e-5)
+    one_class = ideal_affinity(torch.zeros(1, 3, 3), (3, 3))
+    perfect = 30 * (2 * one_class - 1)
+    expected = 100.0 - torch.log(torch.tensor(8 / 9))  # specificity + precision
+    torch.testing.assert_close(AffinityLoss()(perfect, one_class), expected, atol=1e-4,
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match='global_term'):
+        AffinityLoss(global_term='both')
 
 
 def test_affinity_loss_is_fp32_under_autocast_and_gives_gradients():

@@ -81,7 +81,8 @@ def test_gates_lie_strictly_between_zero_and_one(mode):
 
 
 def test_sequential_is_the_spatial_gate_applied_after_the_channel_gate():
-    m = randomise(PolarizedSelfAttention(16, mode='sequential'), seed=1)
+    m = randomise(PolarizedSelfAttention(16, mode='sequential', spatial_softmax='channels'),
+                  seed=1)
     x = torch.randn(2, 16, 6, 9)
     y = _channel_gate(m, x) * x
     expected = _spatial_gate(m, y) * y
@@ -95,7 +96,7 @@ def test_sequential_is_the_spatial_gate_applied_after_the_channel_gate():
 
 
 def test_parallel_is_the_sum_of_both_gated_inputs_with_the_papers_layer_norm():
-    m = randomise(PolarizedSelfAttention(16, mode='parallel'), seed=2)
+    m = randomise(PolarizedSelfAttention(16, mode='parallel', spatial_softmax='channels'), seed=2)
     x = torch.randn(2, 16, 5, 8)
     expected = _channel_gate(m, x) * x + _spatial_gate(m, x) * x
     with torch.no_grad():
@@ -107,18 +108,28 @@ def test_parallel_is_the_sum_of_both_gated_inputs_with_the_papers_layer_norm():
                                rtol=0)
 
 
-def test_the_authors_spatial_softmax_is_over_positions():
+def test_the_authors_spatial_softmaxes_are_over_positions_and_the_default():
+    """PSA_p's softmax is on the product, PSA_s's on each value channel, both over the
+    positions; the default of each mode is the authors' (the paper's is over channels)."""
     x = torch.randn(1, 16, 5, 8)
-    paper = randomise(PolarizedSelfAttention(16, mode='parallel'), seed=3)
-    authors = randomise(PolarizedSelfAttention(16, mode='parallel', spatial_softmax='positions'),
-                        seed=3)
-    with torch.no_grad():
-        n, _, h, w = x.shape
-        q = _conv(authors.sp_query.weight, x).mean((2, 3))
-        logits = (q[:, :, None] * _conv(authors.sp_value.weight, x).reshape(n, -1, h * w)).sum(1)
-        expected = torch.sigmoid(logits.softmax(-1)).reshape(n, 1, h, w)
-        torch.testing.assert_close(authors.spatial_gate(x), expected)
-        assert not torch.allclose(paper.spatial_gate(x), expected, atol=1e-3)
+    n, _, h, w = x.shape
+    for mode, where in (('parallel', 'positions'), ('sequential', 'values')):
+        paper = randomise(PolarizedSelfAttention(16, mode=mode, spatial_softmax='channels'),
+                          seed=3)
+        authors = randomise(PolarizedSelfAttention(16, mode=mode, spatial_softmax=where),
+                            seed=3)
+        default = randomise(PolarizedSelfAttention(16, mode=mode), seed=3)
+        with torch.no_grad():
+            q = _conv(authors.sp_query.weight, x).mean((2, 3))
+            v = _conv(authors.sp_value.weight, x).reshape(n, -1, h * w)
+            if where == 'values':
+                logits = (q[:, :, None] * v.softmax(-1)).sum(1)
+            else:
+                logits = (q[:, :, None] * v).sum(1).softmax(-1)
+            expected = torch.sigmoid(logits).reshape(n, 1, h, w)
+            torch.testing.assert_close(authors.spatial_gate(x), expected)
+            torch.testing.assert_close(default.spatial_gate(x), expected)
+            assert not torch.allclose(paper.spatial_gate(x), expected, atol=1e-3)
 
 
 @pytest.mark.parametrize('channels', sorted(AUTHORS_COUNTS))
@@ -188,6 +199,7 @@ def test_psa_config_builds_104_psa_s_modules_with_the_authors_count():
     model = build_segmentor(Config.fromfile(FULL))
     psa = [m for m in model.backbone.modules() if isinstance(m, PolarizedSelfAttention)]
     assert len(psa) == 104 and all(m.mode == 'sequential' for m in psa)
+    assert all(m.spatial_softmax == 'values' for m in psa)  # the authors' PSA_s
     widths = sorted({m.ch_query.in_channels for m in psa})
     assert widths == [18, 36, 72, 144]
     added = sum(p.numel() for m in psa for p in m.parameters())

@@ -14,7 +14,11 @@ from mmseg.structures import SegDataSample
 
 from faceparse_mm import protocol
 from faceparse_mm.datasets import flatten_clip_batch
-from faceparse_mm.models.modules import AttentionPropagation, PyramidPoolingSlice
+from faceparse_mm.models.modules import (
+    AttentionPropagation,
+    PyramidPoolingSlice,
+    SpatialLayerNorm,
+)
 from faceparse_mm.models.modules.attention_propagation import TemporalEncoding
 from faceparse_mm.registry import MODELS
 from faceparse_mm.utils.build import build_segmentor, count_params, replace_norm
@@ -32,9 +36,8 @@ DEMO = os.path.join(ROOT, 'configs', 'demo', 'tdnet-td4-psp18_demo.py')
 # counted by building their module: 54,830,068 in all, 2,052,000 of them the four ResNets'
 # ImageNet fc layers that the segmentation never runs
 AUTHORS_INFERENCE = 52_778_068
-# ours: their LayerNorm([97, 193]) x 4 (149,768) replaced by a norm over 512 channels x 4
-# (4,096), and no bias on the first 1x1 conv of each query and key (4 x 2 x 64)
-OURS_INFERENCE = AUTHORS_INFERENCE - 4 * 2 * 97 * 193 + 4 * 2 * 512 - 4 * 2 * 64
+# ours: no bias on the first 1x1 conv of each query and key (4 x 2 x 64; a BN follows)
+OURS_INFERENCE = AUTHORS_INFERENCE - 4 * 2 * 64
 # four auxiliary FCN heads (training only): 3x3 256 -> 64 + BN, classifier 64 -> 19
 AUX_HEADS = 4 * (256 * 64 * 9 + 2 * 64 + 64 * 19 + 19)
 
@@ -243,23 +246,49 @@ def test_frames_without_clip_metainfo_continue_one_stream_and_a_size_change_rest
     assert calls == [0, 1, 2, 3, 0]
 
 
+@pytest.mark.parametrize('norm, dims, shape', [('spatial', (2, 3), (97, 193)),
+                                               ('channel', (1,), (64,))])
 @pytest.mark.parametrize('size', [(32, 48), (56, 40), (33, 47)])
-def test_the_norm_is_over_channels_only_and_any_input_size_runs(size):
-    model = tiny()
+def test_the_norm_statistics_and_any_input_size_runs(size, norm, dims, shape):
+    """'spatial' (the authors'): each channel's map has mean 0 and variance 1; 'channel':
+    each position over the channels. Both run at any size."""
+    model = tiny(output_norm=norm)
     seen = []
-    model.channel_norm[0].register_forward_hook(lambda mod, args, out: seen.append(out))
+    model.output_norm[0].register_forward_hook(lambda mod, args, out: seen.append(out))
     with torch.no_grad():
-        model.channel_norm[0].weight.fill_(1)
-        model.channel_norm[0].bias.zero_()
+        model.output_norm[0].weight.fill_(1)
+        model.output_norm[0].bias.zero_()
         (out,) = model.predict(frames(1, size)[0])
     assert out.seg_logits.data.shape == (5, *size)
     normed = seen[0]
-    # each position: mean 0, variance 1 over the channels
-    torch.testing.assert_close(normed.mean(1), torch.zeros_like(normed[:, 0]), atol=1e-5,
-                               rtol=0)
-    torch.testing.assert_close(normed.var(1, unbiased=False), torch.ones_like(normed[:, 0]),
-                               atol=1e-3, rtol=0)
-    assert model.channel_norm[0].weight.shape == (64,)
+    torch.testing.assert_close(normed.mean(dims), torch.zeros_like(normed.mean(dims)),
+                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(normed.var(dims, unbiased=False),
+                               torch.ones_like(normed.mean(dims)), atol=1e-3, rtol=0)
+    assert model.output_norm[0].weight.shape == shape
+
+
+def test_the_spatial_norm_is_the_authors_layer_norm_at_its_size_and_resizes_elsewhere():
+    """At its stored size: ``nn.LayerNorm([h, w])`` with the same weight and bias (the
+    authors' layer). Elsewhere the affine maps are resized: constant maps stay those
+    constants, and every stored entry keeps a gradient on a smaller map."""
+    torch.manual_seed(3)
+    norm = randomise(SpatialLayerNorm((6, 10)))
+    theirs = torch.nn.LayerNorm([6, 10])
+    theirs.load_state_dict(norm.state_dict())
+    x = torch.randn(2, 5, 6, 10) * 3 + 1
+    torch.testing.assert_close(norm(x), theirs(x))
+    with torch.no_grad():
+        norm.weight.fill_(2.0)
+        norm.bias.fill_(-0.5)
+    y = torch.randn(2, 5, 9, 4)
+    plain = torch.nn.functional.layer_norm(y, (9, 4))
+    torch.testing.assert_close(norm(y), 2.0 * plain - 0.5)
+    small = randomise(SpatialLayerNorm((97, 193)))
+    small(torch.randn(1, 3, 5, 7)).square().sum().backward()
+    assert (small.weight.grad != 0).all() and (small.bias.grad != 0).all()
+    with pytest.raises(ValueError, match='size must be'):
+        SpatialLayerNorm((4,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,12 +338,12 @@ def test_the_sub_loss_is_the_head_on_the_frame_without_propagation_at_half_weigh
             m.eval()
     data = model.data_preprocessor(flatten_clip_batch(clip_batch(4, 2, 32, 5)), True)
     seen = []
-    model.channel_norm[0].register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    model.output_norm[0].register_forward_hook(lambda mod, args, out: seen.append(args[0]))
     losses = model(**data, mode='loss')
     value_only = seen[1]  # the second call of sub-network 0's norm: V_t alone
     current = data['data_samples'][6:]
     expected = model.decode_head[0].loss_by_feat(model.decode_head[0](
-        [model.channel_norm[0](value_only)]), current)['loss_ce'] * 0.5
+        [model.output_norm[0](value_only)]), current)['loss_ce'] * 0.5
     torch.testing.assert_close(losses['sub.loss_ce'], expected)
     assert not torch.allclose(seen[0], seen[1])  # the decode loss's input has the history
 
@@ -371,7 +400,7 @@ def test_the_demo_config_takes_a_training_step():
                      | {f'pyramid_pooling.{i}' for i in range(4)}
                      | {f'encodings.{i}' for i in range(4)}
                      | {'propagation.0_1', 'propagation.0_2', 'propagation.0_3',
-                        'channel_norm.0', 'decode_head.0', 'auxiliary_head.0'})
+                        'output_norm.0', 'decode_head.0', 'auxiliary_head.0'})
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,7 +410,7 @@ def test_the_demo_config_takes_a_training_step():
 def test_the_inference_parameter_count_is_within_1_percent_of_the_authors():
     model = build_segmentor(FULL)
     total, inference = count_params(model)
-    assert inference == OURS_INFERENCE == 52_631_884
+    assert inference == OURS_INFERENCE == 52_777_556
     assert abs(inference / AUTHORS_INFERENCE - 1) < 0.01
     assert total - inference == AUX_HEADS
 
@@ -406,6 +435,11 @@ def test_the_full_config_is_the_authors_td4_psp18():
     assert b.conv1.kernel_size == (7, 7)  # the authors' ResNet-18 stem
     assert [blk.conv1.dilation[0] for blk in b.layer3] == [1, 2]
     assert [blk.conv1.dilation[0] for blk in b.layer4] == [4, 8]
+    # and conv2 by 2 / 4 (theirs: the previous dilation of the stage)
+    assert [blk.conv2.dilation[0] for blk in b.layer3] == [2, 2]
+    assert [blk.conv2.dilation[0] for blk in b.layer4] == [4, 4]
+    assert [blk.conv2.padding[0] for blk in b.layer4] == [4, 4]
+    assert all(norm.size == (97, 193) for norm in model.output_norm)
     assert model.encodings[0].key_channels == 64 and model.encodings[0].memory_stride == 4
     with torch.no_grad():
         feats = model.extract_feat(torch.randn(1, 3, 64, 64))

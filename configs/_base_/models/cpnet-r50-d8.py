@@ -28,7 +28,9 @@ model = dict(
         type='ContextPriorHead', in_channels=2048, in_index=3, channels=512, prior_channels=512,
         prior_size=64, aggregation_kernel=11, dropout_ratio=0.1, num_classes=19,
         norm_cfg=norm_cfg, align_corners=False, loss_decode=ohem,
-        loss_prior=dict(type='AffinityLoss', loss_weight=1.0)),
+        # the authors' affinity loss (tests/converters/test_cpnet.py); global_term='paper' keeps
+        # the diagonal and scores 0/0 ratios as no loss (theirs charges a one-class crop 100)
+        loss_prior=dict(type='AffinityLoss', loss_weight=1.0, global_term='authors')),
     auxiliary_head=dict(
         type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,
         concat_input=False, dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg,

@@ -9,9 +9,11 @@
 # 12,080,036 + the PSA modules 764,172 (each as the authors' module); the 782 fewer are the biases
 # of the OCR head's 3x3 conv (512) and of the soft-region head's 1x1 conv (270), which the
 # authors' HRNet-OCR code keeps before a BatchNorm that cancels them (mmseg leaves them out).
-# Spatial-only softmax over the pooled query's channels, as the paper (the authors' code takes
-# it over positions after the product: spatial_softmax='positions'). The HRNet ImageNet
-# checkpoint loads into every HRNet weight; the PSA modules start from PyTorch's default init.
+# The PSA_s modules compute the authors' PSA_s (tests/converters/test_psa.py): its spatial-only
+# softmax is on each value channel over the positions, before the product (the module's
+# default for mode='sequential'); spatial_softmax='channels' is the paper's (over the pooled
+# query's channels). The HRNet ImageNet checkpoint loads into every HRNet weight; the PSA
+# modules start from PyTorch's default init.
 _base_ = ['./ocrnet-hrnet-w18.py']
 arch_info = dict(title='PSA_s + OCRNet, HRNetV2-W18', family='attention',
                  paper='Liu et al., Polarized Self-Attention, 2021')

@@ -13,12 +13,15 @@
 # ImageNet init: timm's ViT-B/16 (augreg, in21k fine-tuned on in1k, 224) converted with mmseg's
 # tools/model_converters/vit2mmseg.py to pretrain/vit_base_patch16_224.pth, as mmseg's ViT-B
 # configs; its 14 x 14 position embedding is resized to 32 x 32 when loaded.
-# ViT-L/16 as in the paper is one line:
-#     model = dict(backbone=dict(embed_dims=1024, num_layers=24, num_heads=16,
-#                                out_indices=(9, 14, 19, 23)),
-#                  decode_head=dict(in_channels=1024),
-#                  auxiliary_head=[dict(in_channels=1024)] * 3)
-#   (with init_cfg pointing to a converted ViT-L/16, mmseg's pretrain/vit_large_p16.pth).
+# ViT-L/16 as in the paper: the options VIT_L16_768 of faceparse_mm/converters/rules/setr.py
+# (--cfg-options model.backbone.embed_dims=1024 model.backbone.num_layers=24
+# model.backbone.num_heads=16 'model.backbone.out_indices=(9,14,19,23)'
+# model.decode_head.in_channels=1024 and model.auxiliary_head.N.in_channels=1024 for N = 0, 1, 2;
+# a list in a child config would replace the auxiliary heads whole), with init_cfg pointing to a
+# converted ViT-L/16 (mmseg's pretrain/vit_large_p16.pth); with 'model.backbone.img_size=(768,768)'
+# too, mmseg's Cityscapes SETR-PUP checkpoint loads (tools/model_converters/setr.py).
+# mmseg's Cityscapes config tests in sliding 768 x 768 windows: a face of 512 or less is one window,
+# where sliding equals this config's whole-image test.
 arch_info = dict(title='SETR-PUP, ViT-B/16', family='attention',
                  paper='Zheng et al., SETR, CVPR 2021')
 # the auxiliary weight of mmseg's SETR configs (the protocol weighs every output 1.0)

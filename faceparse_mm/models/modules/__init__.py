@@ -14,6 +14,7 @@ from .polarized_self_attention import PolarizedSelfAttention
 from .pyramid_pooling_slice import PyramidPoolingSlice
 from .routing_cell import CellOutput, RoutingCell, conv_macs
 from .routing_gate import SoftRoutingGate, soft_gate
+from .spatial_layer_norm import SpatialLayerNorm
 from .spatial_path import SpatialPath
 from .strip_pooling import StripPooling
 
@@ -25,3 +26,4 @@ __all__ = ['AsymmetricFusionNonLocal', 'AsymmetricPyramidNonLocal', 'AttentionRe
            'bilinear_kernel', 'class_centres', 'conv_macs', 'flow_warp', 'soft_gate']
 __all__ += ['AttentionPropagation', 'PyramidPoolingSlice', 'TemporalEncoding']
 __all__ += ['BilateralGuidedAggregation']
+__all__ += ['SpatialLayerNorm']

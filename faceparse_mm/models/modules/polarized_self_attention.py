@@ -24,9 +24,14 @@ Where the authors' code (DeLightCMU/PSA) and the paper differ:
   channels after ``Wz`` is ``channel_norm`` (no affine terms, so it adds no parameters), on by
   default in parallel mode (the authors' PSA_p lacks it), off in sequential mode (the
   authors' bottleneck normalises inside).
-- The spatial-only softmax. The paper applies it to the pooled query over the channels (before
-  the product); the authors' code applies it after the product, over the H x W positions.
-  ``spatial_softmax='channels'`` (default) is the paper, ``'positions'`` the authors' code.
+- The spatial-only softmax. The paper applies it to the pooled query over the channels
+  (``spatial_softmax='channels'``). The authors' PSA_s, the module their segmentation model
+  uses, applies it to each value channel over the H x W positions, before the product
+  (``'values'``); their PSA_p applies it to the product, over the positions (``'positions'``).
+  The default ``'auto'`` is the authors' code for the mode (``'positions'`` for parallel,
+  ``'values'`` for sequential). Both of the authors' variants give a spatial gate that stays
+  within O(1 / (H W)) of sigmoid(0) = 1/2 (a softmax over positions sums to 1), the paper's does
+  not.
 - No conv has a bias except inside the authors' bottleneck, as theirs. Default PyTorch init.
 
 Pure PyTorch, any H x W, batch 1, no BatchNorm.
@@ -43,7 +48,8 @@ from faceparse_mm.registry import MODELS
 __all__ = ['PolarizedSelfAttention']
 
 _MODES = ('parallel', 'sequential')
-_SPATIAL_SOFTMAX = ('channels', 'positions')
+_SPATIAL_SOFTMAX = ('channels', 'values', 'positions')
+_AUTHORS_SOFTMAX = dict(parallel='positions', sequential='values')
 _AUTHORS_REDUCTION = dict(parallel=None, sequential=4)
 _PAPER_NORM = dict(parallel=True, sequential=False)
 
@@ -68,15 +74,18 @@ class PolarizedSelfAttention(BaseModule):
             (None for parallel, 4 for sequential).
         channel_norm: the paper's LayerNorm over C after ``Wz``; 'auto': on in parallel mode,
             off in sequential mode (see the module docstring).
-        spatial_softmax: 'channels' (the paper) or 'positions' (the authors' code).
+        spatial_softmax: 'channels' (the paper), 'values' (the authors' PSA_s) or 'positions'
+            (the authors' PSA_p); 'auto': the authors' for the mode.
     """
 
     def __init__(self, in_channels: int, mode: str = 'parallel',
                  inter_channels: Optional[int] = None, channel_reduction='auto',
-                 channel_norm='auto', spatial_softmax: str = 'channels', init_cfg=None):
+                 channel_norm='auto', spatial_softmax: str = 'auto', init_cfg=None):
         super().__init__(init_cfg)
         if mode not in _MODES:
             raise ValueError(f'PolarizedSelfAttention: mode must be one of {_MODES}, got {mode!r}')
+        if spatial_softmax == 'auto':
+            spatial_softmax = _AUTHORS_SOFTMAX.get(mode)
         if spatial_softmax not in _SPATIAL_SOFTMAX:
             raise ValueError(f'PolarizedSelfAttention: spatial_softmax must be one of '
                              f'{_SPATIAL_SOFTMAX}, got {spatial_softmax!r}')
@@ -119,7 +128,10 @@ class PolarizedSelfAttention(BaseModule):
         query = self.sp_query(x).mean((2, 3)).unsqueeze(1)  # (N, 1, inter)
         if self.spatial_softmax == 'channels':
             query = query.softmax(-1)
-        logits = torch.matmul(query, self.sp_value(x).flatten(2))  # (N, 1, HW)
+        values = self.sp_value(x).flatten(2)  # (N, inter, HW)
+        if self.spatial_softmax == 'values':
+            values = values.softmax(-1)
+        logits = torch.matmul(query, values)  # (N, 1, HW)
         if self.spatial_softmax == 'positions':
             logits = logits.softmax(-1)
         return torch.sigmoid(logits).view(n, 1, h, w)

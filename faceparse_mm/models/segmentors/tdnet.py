@@ -13,8 +13,11 @@ previous m - 1 frames (64-d keys, those frames subsampled by 4) into the current
     a = APM(K_{t-1}, a_{m-2} + V_{t-1}, Q_t)           (N, C, h, w), the current frame's queries
     logits = head_p(norm_p(a + V_t))                    (N, num_classes, h, w), p = t mod m
 
-``norm`` normalises over the channels at each position (timm's ``LayerNorm2d``), so nothing
-depends on the input size. Images (N, 3, H, W) -> logits resized to (N, num_classes, H, W).
+``norm`` is the authors' layer normalisation of each channel's h x w map with per-position affine
+maps (:class:`~faceparse_mm.models.modules.SpatialLayerNorm`, stored at their 97 x 193 and
+resized to other sizes); ``output_norm='channel'`` normalises each position over the channels
+instead (timm's ``LayerNorm2d``, 2 C parameters, nothing tied to a size). Images (N, 3, H, W) ->
+logits resized to (N, num_classes, H, W).
 
 State and order. At test time the model is a stream: each frame (a batch is taken frame by frame,
 in order) runs one sub-network and leaves its subsampled queries, keys and values in a memory of
@@ -45,20 +48,22 @@ out: it needs a trained teacher on the same data.
 Where the authors' code (feinanshan/TDNet, td4_psp18.py and Training/.../td4_psp.py) differs:
 
 - Their norm is ``nn.LayerNorm([97, 193])``: statistics over each channel's h x w map with one
-  affine weight per position, so only 769 x 1537 inputs run. Ours normalises each position over
-  the channels, the paper's layer normalisation in the transformer sense, with 2 C parameters:
-  any size runs. (4 x 2 x 97 x 193 = 149,768 parameters there, 4,096 here.)
+  affine weight per position, so only 769 x 1537 inputs run. Ours is the same layer at that size
+  and resizes its affine maps at any other size (the default, ``norm_size=(97, 193)``);
+  ``output_norm='channel'`` is a norm over the channels at each position instead (the paper's
+  layer normalisation in the transformer sense; 4 x 2 x 512 parameters against 4 x 2 x 97 x 193).
 - Their test code never resets its queue (one video); ours resets at every clip boundary.
-- Backbone: mmseg's ``ResNet`` depth 18 (the authors' 7x7 stem), dilated to output stride 8
-  (``contract_dilation`` in stage 3, ``multi_grid=(4, 8)`` in stage 4), so the first conv of
-  each block has the authors' dilations (1, 2 in stage 3; 4, 8 in stage 4); mmseg's BasicBlock
-  keeps its second 3x3 conv undilated where theirs dilates it too (same parameters).
+- Backbone (config): their ResNet-18 (7x7 stem) dilated to output stride 8 dilates conv1 of the
+  blocks of stages 3 and 4 by (1, 2) and (4, 8) and conv2 by 2 and 4: mmseg's ``ResNet``
+  (``contract_dilation``, ``multi_grid=(4, 8)``) for conv1 and ``Conv2DilatedResNet``'s
+  ``conv2_dilations`` for conv2.
 - The first 1x1 conv of queries and keys has no bias before its BN (theirs: 4 x 2 x 64 = 512
-  parameters more).
+  parameters more; the converter folds it into the BN's running mean).
 
-Inference parameters with 19 classes: 52,631,884 against the authors' 52,778,068 (-0.28%: the
-norm and the biases above); their total 54,830,068 adds the unused ImageNet ``fc`` of each
-ResNet (tests/models/test_tdnet.py).
+Inference parameters with 19 classes: 52,777,556 against the authors' 52,778,068 (-512, the
+biases above); their total 54,830,068 adds the unused ImageNet ``fc`` of each ResNet
+(tests/models/test_tdnet.py). The authors' released checkpoint converts with
+``tools/model_converters/tdnet.py`` (tests/converters/test_tdnet.py).
 """
 from __future__ import annotations
 
@@ -77,6 +82,7 @@ from faceparse_mm.models.modules.attention_propagation import (
     TemporalEncoding,
 )
 from faceparse_mm.models.modules.pyramid_pooling_slice import PyramidPoolingSlice
+from faceparse_mm.models.modules.spatial_layer_norm import SpatialLayerNorm
 from faceparse_mm.registry import MODELS
 
 __all__ = ['TDNet']
@@ -107,6 +113,11 @@ class TDNet(BaseSegmentor):
         key_channels, memory_stride: d_k and the subsampling of the kept frames (64, 4).
         attn_drop, proj_drop: the propagation's dropouts (0.1, 0.1).
         norm_cfg: of the pyramid pooling and the query/key encodings.
+        output_norm: the norm before each head: 'spatial' (the authors': each channel's map
+            normalised, per-position affine maps of ``norm_size``, resized to other sizes) or
+            'channel' (each position over the channels, 2 C parameters).
+        norm_size: (h, w) of the spatial norm's affine maps (the authors': (97, 193), the
+            feature of a 769 x 1537 input).
         align_corners: of every bilinear resize (the authors': True).
         auxiliary_head: one sub-network's auxiliary head (built m times, training only).
         sub_loss_weight: weight of the loss on the frame without propagation (0.5).
@@ -121,7 +132,8 @@ class TDNet(BaseSegmentor):
                  in_channels: int = 512, in_index: int = 3, num_slices: int | None = None,
                  pool_scales=(1, 2, 3, 6), pool_channels: int | None = None,
                  key_channels: int = 64, memory_stride: int = 4, attn_drop: float = 0.1,
-                 proj_drop: float = 0.1, norm_cfg=dict(type='BN'), align_corners: bool = True,
+                 proj_drop: float = 0.1, norm_cfg=dict(type='BN'), output_norm: str = 'spatial',
+                 norm_size=(97, 193), align_corners: bool = True,
                  auxiliary_head: dict | None = None, sub_loss_weight: float = 0.5,
                  train_cfg=None, test_cfg=None, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -151,7 +163,13 @@ class TDNet(BaseSegmentor):
         self.propagation = ModuleDict({
             f'{i}_{j}': AttentionPropagation(width, key_channels, attn_drop, proj_drop)
             for i in range(m) for j in range(m) if i != j})
-        self.channel_norm = ModuleList([LayerNorm2d(width, eps=1e-5) for _ in range(m)])
+        if output_norm == 'spatial':
+            self.output_norm = ModuleList([SpatialLayerNorm(norm_size) for _ in range(m)])
+        elif output_norm == 'channel':
+            self.output_norm = ModuleList([LayerNorm2d(width, eps=1e-5) for _ in range(m)])
+        else:
+            raise ValueError(f"model.output_norm must be 'spatial' or 'channel', got "
+                             f"{output_norm!r}")
         if decode_head.get('in_channels') != width:
             raise ValueError(f'model.decode_head.in_channels must be the slice width {width} '
                              f'((in_channels + pooled channels) / num_slices), got '
@@ -176,7 +194,7 @@ class TDNet(BaseSegmentor):
         return feats, self.pyramid_pooling[path](feats[self.in_index])
 
     def _decode(self, path: int, value: torch.Tensor) -> torch.Tensor:
-        return self.decode_head[path]([self.channel_norm[path](value)])
+        return self.decode_head[path]([self.output_norm[path](value)])
 
     def propagate(self, path: int, memory: list, query: torch.Tensor, size):
         """Chain the ``memory`` entries ``(source path, queries, keys, values)`` (oldest first)

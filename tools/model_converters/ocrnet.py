@@ -1,0 +1,19 @@
+"""Convert mmsegmentation's OCRNet-HRNetV2-W18 Cityscapes checkpoint
+(``ocrnet_hr18_*_cityscapes-*.pth``) for ``configs/ocrnet-hrnet-w18_celebamask.py``.
+
+    python tools/model_converters/ocrnet.py SRC DST
+
+The rules are ``faceparse_mm/converters/rules/ocrnet.py``: every source key must map to a key of
+our model and every model key must be filled, otherwise the conversion stops with the list of
+offending keys; a checkpoint of another architecture is refused in one line. Loaded with
+``weights_only=True``; written atomically, with the classes and palette it was trained on.
+"""
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from faceparse_mm.converters.core import main  # noqa: E402
+
+if __name__ == '__main__':
+    main('ocrnet', script=osp.basename(__file__))
