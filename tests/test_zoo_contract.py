@@ -9,6 +9,7 @@ To record the count of a new architecture, run
 ``python tests/test_zoo_contract.py --write NAME`` and review the diff.
 """
 import ast
+import csv
 import functools
 import glob
 import json
@@ -72,6 +73,12 @@ def min_input(cfg):
 def recorded_params():
     with open(PARAMS_FILE) as f:
         return json.load(f)
+
+
+@functools.lru_cache
+def benchmark_rows():
+    with open(os.path.join(ROOT, 'results', 'zoo_benchmark.csv'), newline='') as f:
+        return {row['config']: row for row in csv.DictReader(f)}
 
 
 def batch(n, size, seed=0, with_labels=True):
@@ -140,6 +147,12 @@ def test_full_config_builds_offline_and_predicts(name):
         metas = [dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size))]
         logits = model.encode_decode(x, metas)
     assert tuple(logits.shape) == (1, NUM_CLASSES, size, size)
+    # the cost table gives a range (mean, min, max over images) exactly where the cost depends
+    # on the image
+    bench = benchmark_rows().get(f'configs/{name}_celebamask.py')
+    if bench:
+        ranged = bool(bench.get('gmacs_min')) and bool(bench.get('gmacs_max'))
+        assert ranged == bool(getattr(model, 'cost_depends_on_input', False)), bench['config']
 
 
 @pytest.mark.parametrize('name', NAMES)

@@ -158,3 +158,55 @@ def test_onnxruntime_mode_refuses_input_dependent_routes_and_video_models():
     declared.onnx_unexportable = 'routes depend on the image'
     with pytest.raises(RuntimeError, match='does not export to ONNX: routes depend on the image'):
         benchmark.prepare('onnxruntime', benchmark.InferenceModule(declared).eval(), x)
+
+
+
+def test_an_input_dependent_cost_is_counted_per_image_and_timed_over_them(monkeypatch):
+    """A segmentor whose cost depends on the image: MACs mean, min and max over the images, the
+    latency over every one of them in turn; the weights and the images come from the seed."""
+    build = benchmark.build_model
+    draws = []
+
+    def dynamic(config):
+        draws.append(torch.rand(1).item())  # what the weights' initialisation would draw
+        model = build(config)
+        model.cost_depends_on_input = True
+        return model
+
+    seen = []
+
+    def count(module, x):
+        seen.append(x)
+        return 1000 + int(1000 * x.flatten()[0].abs())  # differs per image
+
+    timed = []
+    monkeypatch.setattr(benchmark, 'build_model', dynamic)
+    monkeypatch.setattr(benchmark, 'count_flops', count)
+    monkeypatch.setattr(benchmark.InferenceModule, 'forward',
+                        lambda self, x: timed.append(x) or x)
+    kwargs = dict(shape=(8, 8), batch=2, repeats=6, warmup=0, modes=['eager'], cost_images=3)
+    r = benchmark.benchmark(CFG, **kwargs)
+    images = seen[:3]
+    counts = [count(None, x) for x in images]
+    assert len(set(counts)) == 3
+    assert r['flops_range'] == dict(mean=round(sum(counts) / 3), min=min(counts),
+                                    max=max(counts), images=3)
+    assert r['flops'] == round(sum(counts) / 3)
+    timed_images = [x for x in timed if x.shape[0] == 1]  # batch 2 is the throughput run
+    assert len(timed_images) == 6
+    for k, x in enumerate(timed_images):
+        assert torch.equal(x, images[k % 3])
+
+    seen.clear()
+    again = benchmark.benchmark(CFG, **kwargs)
+    assert again['flops_range'] == r['flops_range'] and draws[1] == draws[0]
+    assert all(torch.equal(a, b) for a, b in zip(seen[:3], images))
+    seen.clear()
+    other = benchmark.benchmark(CFG, seed=1, **kwargs)
+    assert draws[2] != draws[0] and not torch.equal(seen[0], images[0])
+    assert other['flops_range'] != r['flops_range']
+
+    monkeypatch.setattr(benchmark, 'build_model', build)
+    seen.clear()
+    static = benchmark.benchmark(CFG, **kwargs)
+    assert 'flops_range' not in static and len(seen) == 1

@@ -2,16 +2,21 @@
 modes, on this machine.
 
     python tools/analysis/benchmark.py CONFIG [CONFIG ...] [--shape H W] [--batch B]
-        [--device cpu|cuda] [--amp] [--repeats N] [--warmup N] [--threads N]
+        [--device cpu|cuda] [--amp] [--repeats N] [--warmup N] [--threads N] [--seed S]
+        [--cost-images K]
         [--modes eager,fold_bn,channels_last,fold_bn+channels_last,compile,onnxruntime]
         [--out FILE.json]
 
 What is timed is what ``predict`` runs minus the data preprocessor and the argmax:
 ``encode_decode`` (backbone, main decode head, logits resized to the input size; auxiliary heads
 excluded), in eval mode under ``torch.inference_mode``, with weights randomly initialised (nothing
-is downloaded; SyncBN built as BN). Latency: batch 1, median and p10/p90 of ``--repeats`` runs
-after ``--warmup``; throughput: images/s at ``--batch``. Modes: ``eager``; ``fold_bn``
-(BatchNorm folded into the preceding conv, ``faceparse_mm.utils.fuse.fold_bn``);
+is downloaded; SyncBN built as BN) from ``--seed``, which also draws the random images, so a
+rerun counts the same MACs. A model whose cost depends on the input (dynamic routing, whose
+gates skip cells and routes per image) is counted on ``--cost-images`` images (``flops`` their
+mean, ``flops_range`` mean, min and max) and timed over them in turn. Latency: batch 1, median
+and p10/p90 of ``--repeats`` runs after ``--warmup``; throughput: images/s at ``--batch``.
+Modes: ``eager``; ``fold_bn`` (BatchNorm folded into the preceding conv,
+``faceparse_mm.utils.fuse.fold_bn``);
 ``channels_last`` (NHWC memory format); their combination; ``compile`` (``torch.compile``,
 default inductor backend; a mode that fails is recorded as unavailable with the reason);
 ``onnxruntime`` (the same ``encode_decode`` exported to ONNX at the timed shape with a dynamic
@@ -100,14 +105,17 @@ def _sync(device):
 
 
 def time_runs(fn, x, warmup: int, repeats: int, device) -> list[float]:
+    """Seconds per call of ``fn`` after ``warmup`` calls; ``x`` is one input or a list of
+    inputs taken in turn (a model whose cost depends on the input is timed over several)."""
+    xs = x if isinstance(x, (list, tuple)) else [x]
     with torch.inference_mode():
-        for _ in range(warmup):
-            fn(x)
+        for k in range(warmup):
+            fn(xs[k % len(xs)])
         _sync(device)
         times = []
-        for _ in range(repeats):
+        for k in range(repeats):
             t0 = time.perf_counter()
-            fn(x)
+            fn(xs[k % len(xs)])
             _sync(device)
             times.append(time.perf_counter() - t0)
     return times
@@ -139,9 +147,9 @@ def onnxruntime_runner(module: InferenceModule, sample):
     alone then differs by more than ``REFUSE_RTOL``). A graph that does not reproduce the copy
     on ``sample`` and on a second random image (control flow that depends on the input, such as
     dynamic routing's, or on state) is refused, as is a segmentor that says it does not export
-    (``onnx_unexportable``: dynamic routing, whose untrained gates all open so that random
-    images cannot show it, and TDNet) or a video model, so that a time is never reported for a
-    graph that is not the model."""
+    (``onnx_unexportable``: dynamic routing, whose untrained gates close by the weights' draw and
+    hardly by the image, so that random images cannot show it, and TDNet) or a video model, so
+    that a time is never reported for a graph that is not the model."""
     if sample.device.type != 'cpu':
         raise RuntimeError('the onnxruntime mode runs on the CPU only')
     reason = getattr(module.segmentor, 'onnx_unexportable', None)
@@ -204,31 +212,46 @@ def prepare(mode: str, module, sample):
 
 def benchmark(config: str, shape=(512, 512), batch: int = 8, device='cpu', amp=False,
               repeats: int = 20, warmup: int = 3, modes=DEFAULT_MODES.split(','),
-              matmul: float | None = None) -> dict:
+              matmul: float | None = None, seed: int = 0, cost_images: int = 8) -> dict:
+    """One config's entry of the report. The weights and the images are drawn from ``seed``, so
+    a rerun counts the same MACs. A segmentor whose cost depends on the input
+    (``cost_depends_on_input``: dynamic routing) is counted on ``cost_images`` images and timed
+    over them in turn; ``flops`` is then their mean and ``flops_range`` holds mean, min and
+    max."""
     device = torch.device(device)
+    torch.manual_seed(seed)
     segmentor = build_model(config).to(device)
     params, params_inference = count_params(segmentor)
     module = InferenceModule(segmentor).eval()
-    x1 = torch.randn(1, 3, *shape, device=device)
-    xb = torch.randn(batch, 3, *shape, device=device)
+    generator = torch.Generator().manual_seed(seed)
+    dynamic = bool(getattr(segmentor, 'cost_depends_on_input', False))
+    images = [torch.randn(1, 3, *shape, generator=generator).to(device)
+              for _ in range(max(1, cost_images) if dynamic else 1)]
+    x1 = images[0]
+    xb = torch.randn(batch, 3, *shape, generator=generator).to(device)
     # a video model (TDNet) is a stream over frames: count and time frames with a full history
     with torch.inference_mode():
         for _ in range(getattr(segmentor, 'stream_history', 0)):
             module(x1)
-    macs = count_flops(module, x1)
+    per_image = [count_flops(module, x) for x in images]
+    macs = round(statistics.mean(per_image))
     result = dict(config=config, shape=list(shape), batch=batch, device=str(device), amp=amp,
                   params=params, params_inference=params_inference, flops=macs,
-                  flops_are_macs=True, flops_note=FLOPS_NOTE,
+                  flops_are_macs=True, flops_note=FLOPS_NOTE, seed=seed,
                   timed='encode_decode: backbone + decode head + resize to input; '
                         'no auxiliary heads, no data preprocessor', modes={})
+    if dynamic:
+        result['flops_range'] = dict(mean=macs, min=min(per_image), max=max(per_image),
+                                     images=len(images))
+        result['timed'] += f'; latency over {len(images)} images in turn'
     autocast = torch.autocast(device.type, enabled=amp)
     for mode in modes:
         try:
             t0 = time.perf_counter()
-            m, to_input = prepare(mode, module, x1)
+            m, to_input = prepare(mode, module, images[0])
             setup_s = time.perf_counter() - t0
             with autocast:
-                lat = time_runs(m, to_input(x1), warmup, repeats, device)
+                lat = time_runs(m, [to_input(x) for x in images], warmup, repeats, device)
                 thr = time_runs(m, to_input(xb), 1, max(3, repeats // 5), device)
             result['modes'][mode] = dict(latency=summarise(lat),
                                          throughput=batch / statistics.median(thr),
@@ -287,8 +310,11 @@ def print_table(report: dict) -> None:
     print(f"device {env['device_name']} ({env['device']}), {env['torch_threads']} threads, "
           f"fp32 matmul {report['matmul_gflops']:.1f} GFLOP/s")
     for r in report['results']:
+        spread = r.get('flops_range')
+        spread = (f" (mean of {spread['images']} images; min {_si(spread['min'])}, "
+                  f"max {_si(spread['max'])})" if spread else '')
         print(f"\n{r['config']}  {r['shape'][0]}x{r['shape'][1]}  params {r['params']:,} "
-              f"(inference {r['params_inference']:,})  {_si(r['flops'])}MACs")
+              f"(inference {r['params_inference']:,})  {_si(r['flops'])}MACs{spread}")
         for mode, v in r['modes'].items():
             if 'latency' in v:
                 lat = v['latency']
@@ -320,6 +346,11 @@ def main(argv=None):
                         help='torch intra-op threads (default: torch\'s choice, recorded)')
     parser.add_argument('--modes', default=DEFAULT_MODES,
                         help=f'comma-separated, from {",".join(MODES)}')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='draws the weights and the images (a rerun counts the same MACs)')
+    parser.add_argument('--cost-images', type=int, default=8,
+                        help='images a model whose cost depends on the input (dynamic routing) '
+                             'is counted and timed on (mean, min, max)')
     parser.add_argument('--out', help='write the report as JSON')
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(',') if m]
@@ -336,7 +367,8 @@ def main(argv=None):
     gflops = matmul_gflops(torch.device(args.device))
     report = dict(environment=environment(args.device), matmul_gflops=gflops, results=[
         benchmark(c, tuple(args.shape), args.batch, args.device, args.amp, args.repeats,
-                  args.warmup, modes, gflops) for c in args.configs])
+                  args.warmup, modes, gflops, args.seed, args.cost_images)
+        for c in args.configs])
     print_table(report)
     if args.out:
         write_json_atomic(args.out, report)

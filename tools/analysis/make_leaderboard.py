@@ -34,6 +34,7 @@ END = '<!-- model-table:end -->'
 DEMO_CSV = 'results/zoo_demo.csv'
 FULL_CSV = 'results/zoo_full.csv'
 BENCH_CSV = 'results/zoo_benchmark.csv'
+FIDELITY_CSV = 'results/fidelity.csv'
 
 
 def _fmt(value, kind):
@@ -98,15 +99,34 @@ def _demo_of(config):
     return f'configs/demo/{arch_name(config)}_demo.py'
 
 
-def model_table(root_csvs=(DEMO_CSV, BENCH_CSV)) -> str:
+def _gmacs(bench_row) -> str:
+    """GMACs of a benchmark row; for a model whose cost depends on the image, the mean with
+    the min-max range over the images it was counted on."""
+    mean = _fmt(bench_row.get('gmacs'), 'f2')
+    low, high = (_fmt(bench_row.get(k), 'f2') for k in ('gmacs_min', 'gmacs_max'))
+    return f'{mean} ({low}-{high})' if mean and low and high else mean
+
+
+def _fidelity(row) -> str:
+    """The largest relative difference to the authors' stored outputs, or why there is none."""
+    if row.get('status') == 'no public code':
+        return 'no public code'
+    try:
+        return f"{float(row.get('max_relative_difference')):.0e}"
+    except (TypeError, ValueError):
+        return ''
+
+
+def model_table(root_csvs=(DEMO_CSV, BENCH_CSV), fidelity_csv=FIDELITY_CSV) -> str:
     """The README's table: one row per user config (sorted by name)."""
     demo, bench = (_by_config(p) for p in root_csvs)
+    fidelity = {r['config']: r for r in read_csv(osp.join(ROOT, fidelity_csv))}
     demo_runs = _runs_by_config(root_csvs[0])
     ref = next((r for r in bench.values() if r.get('reference')), {})
     device = ref.get('device_name') or next((r.get('device_name') for r in bench.values()), None)
     lines = ['| config | architecture | family | params (inference) | GMACs @512² | '
-             'CPU ms @512² (best mode) | vs bisenetv1-fp | demo mF1 |',
-             '|---|---|---|---:|---:|---:|---:|---:|']
+             'CPU ms @512² (best mode) | vs bisenetv1-fp | demo mF1 | vs authors |',
+             '|---|---|---|---:|---:|---:|---:|---:|---:|']
     for config in zoo_configs():
         info = arch_info(config)
         b = bench.get(config, {})
@@ -116,15 +136,27 @@ def model_table(root_csvs=(DEMO_CSV, BENCH_CSV)) -> str:
         lines.append(
             f"| [`{osp.basename(config)}`]({config}) | {info.get('title', '')} | "
             f"{info.get('family', '')} | {_fmt(b.get('params_inference'), 'int')} | "
-            f"{_fmt(b.get('gmacs'), 'f2')} | {_fmt(b.get('latency_best_ms'), 'f1')}{mode} | "
+            f"{_gmacs(b)} | {_fmt(b.get('latency_best_ms'), 'f1')}{mode} | "
             f"{ratio + 'x' if ratio else ''} | "
-            f"{_mean_std(demo_runs.get(_demo_of(config), [d]), 'mF1')} |")
+            f"{_mean_std(demo_runs.get(_demo_of(config), [d]), 'mF1')} | "
+            f"{_fidelity(fidelity.get(config, {}))} |")
     notes = [f'Cost from `{BENCH_CSV}` (`python tools/run_zoo.py --bench-only`: random weights, '
              f'batch 1, 1x3x512x512, eval mode, median latency of the fastest inference mode, all '
-             f'configs in one run' + (f' on {device}' if device else '') + '); demo mF1 from '
+             f'configs in one run' + (f' on {device}' if device else '') + '; a model whose cost '
+             f'depends on the image: mean (min-max) GMACs over seeded random images, latency '
+             f'over them in turn); demo mF1 from '
              f'`{DEMO_CSV}` (`python tools/run_zoo.py --profile demo CONFIG`: generated faces, '
              f'128 px, CPU schedule; test split, 18 foreground classes). An empty cell has not '
-             f'been measured yet.']
+             f'been measured yet. vs authors: the largest difference to the outputs of the '
+             f"authors' code on the same weights, relative to their largest output, over the "
+             f'stored comparisons (`{fidelity_csv}`, `python tools/analysis/fidelity.py`).']
+    later = [(c, b) for c, b in sorted(bench.items())
+             if ref and b.get('date') != ref.get('date') and b.get('latency_vs_reference')]
+    for config, b in later:
+        reference_ms = float(b['latency_best_ms']) / float(b['latency_vs_reference'])
+        notes[0] += (f" `{arch_name(config)}` was measured in another run "
+                     f"({(b.get('date') or '')[:10]}, commit {b.get('commit')}), where "
+                     f"`bisenetv1-fp` took {reference_ms:.1f} ms: compare it by its ratio.")
     if any(len(runs) > 1 for runs in demo_runs.values()):
         notes[0] += (' Where a config ran with several seeds (`--seeds K`): mean ± standard '
                      'deviation over its runs.')
@@ -149,6 +181,7 @@ LEADERBOARD = [('architecture', 'architecture', 's'), ('test_time', 'test time',
                ('date', 'date', 's')]
 BENCHMARK = [('architecture', 'architecture', 's'), ('params', 'params', 'int'),
              ('params_inference', 'params (inference)', 'int'), ('gmacs', 'GMACs', 'f2'),
+             ('gmacs_min', 'GMACs min', 'f2'), ('gmacs_max', 'GMACs max', 'f2'),
              ('latency_eager_ms', 'eager ms', 'f1'), ('latency_best_ms', 'best ms', 'f1'),
              ('best_mode', 'best mode', 's'), ('latency_vs_reference', 'vs bisenetv1-fp', 'f2'),
              ('commit', 'commit', 's')]

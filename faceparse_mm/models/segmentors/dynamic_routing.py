@@ -27,6 +27,9 @@ class DynamicRoutingEncoderDecoder(EncoderDecoder):
     #: refuses it; README.md's table of architectures that do not export says the same)
     onnx_unexportable = ('data-dependent control flow: the cells and routes whose gates close '
                          'for an image are skipped, and tracing freezes the traced image\'s routes')
+    #: its MACs and latency depend on the image (``tools/analysis/benchmark.py`` reports the mean,
+    #: min and max over several images)
+    cost_depends_on_input = True
 
     def __init__(self, *args, budget_loss=dict(type='BudgetLoss'), **kwargs):
         super().__init__(*args, **kwargs)
