@@ -170,3 +170,73 @@ def test_bad_checkpoints_and_devices_are_refused(checkpoint, tmp_path):
 ])
 def test_the_input_size_is_read_from_the_config(config, size):
     assert model_input_size(Config.fromfile(os.path.join(ROOT, config))) == size
+
+
+def test_an_empty_file_and_a_jpeg_cut_before_its_end_are_refused_naming_the_file(tmp_path):
+    from faceparse_mm.apis import read_image
+
+    empty = tmp_path / 'empty.png'
+    empty.write_bytes(b'')
+    with pytest.raises(FaceDataError, match=f'cannot read image {empty}'):
+        read_image(str(empty))
+    ok, jpg = cv2.imencode('.jpg', _face())
+    whole = tmp_path / 'whole.jpg'
+    whole.write_bytes(jpg.tobytes())
+    assert read_image(str(whole)).shape == (*INPUT_SIZE, 3)
+    cut = tmp_path / 'cut.jpg'
+    cut.write_bytes(jpg.tobytes()[:-2])  # no end marker
+    with pytest.raises(FaceDataError, match=f'cannot read image {cut}'):
+        read_image(str(cut))
+
+
+def test_images_are_shrunk_by_area_and_enlarged_bilinearly():
+    """Fewer pixels than the image: area interpolation; as many or more: bilinear (whatever
+    the aspect ratio)."""
+    img = np.random.default_rng(0).integers(0, 256, (60, 100, 3), np.uint8)
+    cases = [((20, 30), cv2.INTER_AREA),     # fewer pixels
+             ((90, 160), cv2.INTER_LINEAR),  # more
+             ((80, 100), cv2.INTER_LINEAR),  # more, taller, as wide
+             ((75, 80), cv2.INTER_LINEAR)]   # as many, another shape
+    for (h, w), interpolation in cases:
+        area = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        linear = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+        assert not np.array_equal(area, linear)
+        expected = area if interpolation == cv2.INTER_AREA else linear
+        assert np.array_equal(resize_image(img, (h, w)), expected), (h, w)
+    assert resize_image(img, (60, 100)) is img
+
+
+def test_the_input_size_comes_from_a_test_resize_before_the_training_scale():
+    """A ``Resize`` in the test pipeline (its scale is (w, h)) gives the input size; without
+    one, a training ``Resize`` does."""
+    train = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(256, 192))]
+    test = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(96, 64)),
+            dict(type='PackSegInputs')]
+    in_dataset = Config(dict(model=dict(), train_pipeline=train,
+                             test_dataloader=dict(dataset=dict(pipeline=test))))
+    assert model_input_size(in_dataset) == (64, 96)
+    as_variable = Config(dict(model=dict(), train_pipeline=train, test_pipeline=test,
+                              test_dataloader=dict(dataset=dict())))
+    assert model_input_size(as_variable) == (64, 96)
+    no_test_resize = Config(dict(model=dict(), train_pipeline=train,
+                                 test_dataloader=dict(dataset=dict(pipeline=test[::2]))))
+    assert model_input_size(no_test_resize) == (192, 256)
+
+
+def test_ddp_prefixed_and_bare_state_dicts_load_the_same_model(checkpoint, parser, tmp_path):
+    """Keys saved from a DistributedDataParallel model (``module.`` prefix) and a file that
+    is the state dict itself load as the checkpoint does; a file without weights is refused."""
+    state = torch.load(checkpoint, weights_only=True)
+    img = _face(seed=3)
+    expected = parser(img)
+    ddp = dict(state, state_dict={f'module.{k}': v for k, v in state['state_dict'].items()})
+    torch.save(ddp, tmp_path / 'ddp.pth')
+    assert np.array_equal(FaceParser(CONFIG, str(tmp_path / 'ddp.pth'))(img), expected)
+    torch.save(state['state_dict'], tmp_path / 'bare.pth')
+    with pytest.warns(UserWarning, match='no meta.dataset_meta'):
+        bare = FaceParser(CONFIG, str(tmp_path / 'bare.pth'))
+    assert np.array_equal(bare(img), expected)
+    for name, content in [('list.pth', [1, 2]), ('empty.pth', dict(state_dict={}))]:
+        torch.save(content, tmp_path / name)
+        with pytest.raises(UserError, match=f'checkpoint {tmp_path / name} holds no state_dict'):
+            FaceParser(CONFIG, str(tmp_path / name))

@@ -139,3 +139,24 @@ def test_mflicker_is_the_mean_over_the_foreground_classes_only():
     assert out['mFlicker'] == pytest.approx(50 / 3, abs=1e-3)
     chosen = _evaluate(seq, FaceClipMetric(foreground=[SKIN, NOSE]))
     assert chosen['mFlicker'] == pytest.approx(25.0)
+
+
+def test_every_pair_of_a_batch_is_counted():
+    """Only the first of three pairs flickers (the 8 nose pixels): the same flicker whether
+    the frames come one at a time or all in one batch."""
+    label = _static_label()
+    wrong = label.copy()
+    wrong[label == NOSE] = SKIN
+    seq = [('a', t, p, label) for t, p in enumerate([label, wrong, wrong, wrong])]
+    one, four = _evaluate(seq, batch=1), _evaluate(seq, batch=4)
+    assert one['frame_pairs'] == four['frame_pairs'] == 3
+    assert one['flicker'] == four['flicker'] == pytest.approx(100 * 8 / (3 * 64), abs=1e-3)
+    assert one['flicker.nose'] == four['flicker.nose'] == pytest.approx(100 / 3, abs=1e-3)
+
+
+def test_clips_of_one_frame_form_no_pair_and_leave_the_flicker_undefined():
+    label = _static_label()
+    out = _evaluate([(clip, 0, label, label) for clip in 'abc'])
+    assert out['frame_pairs'] == 0
+    assert np.isnan(out['flicker']) and np.isnan(out['mFlicker'])
+    assert out['mF1'] == 100.0

@@ -490,3 +490,99 @@ def test_the_benchmark_counts_a_frame_with_its_full_history(tmp_path):
                        modes=['eager'])
     fresh = count_flops(InferenceModule(tiny()), torch.randn(1, 3, 32, 32))
     assert result['flops'] > fresh
+
+
+def _attend(step, key, value, query, key_channels):
+    """One propagation step written out: proj(softmax(q k^T / sqrt(d_k)) v)."""
+    weights = torch.softmax(query @ key.transpose(1, 2) / key_channels ** 0.5, dim=-1)
+    return step.proj(weights @ value)
+
+
+def test_a_frame_with_a_full_history_adds_the_chained_propagation_to_its_value():
+    """Frame m - 1: head(norm(V_t + a)), upsampled to the input (bilinear, corners aligned).
+    ``a`` chains the kept frames oldest first: each step attends from its source's keys to
+    the next kept frame's queries (the current frame's for the last step) and carries the
+    source's values plus the previous step's output."""
+    import torch.nn.functional as F
+
+    model = tiny()
+    with torch.no_grad():  # small queries and keys: a softmax far from one-hot
+        for encoding in model.encodings:
+            encoding.query[1].weight.mul_(1e-5)
+            encoding.key[1].weight.mul_(1e-5)
+    xs = frames(4, size=(40, 40), seed=6)
+    out = run_clip(model, 'a', xs)[3]
+    with torch.no_grad():
+        kept = []
+        for p in range(3):
+            _, z = model._features(p, xs[p])
+            kept.append(model.encodings[p].memory(z))  # (queries, keys, values), subsampled
+        _, z = model._features(3, xs[3])
+        query, value = model.encodings[3](z)
+        a = None
+        for j, (_, key, val) in enumerate(kept):
+            target = kept[j + 1][0] if j + 1 < len(kept) else query
+            a = _attend(model.propagation[f'3_{j}'], key, val if a is None else a + val, target,
+                        key_channels=8)
+        a = a.transpose(1, 2).reshape(value.shape)
+        logits = model.decode_head[3]([model.output_norm[3](value + a)])
+        expected = F.interpolate(logits, size=(40, 40), mode='bilinear', align_corners=True)
+    torch.testing.assert_close(out, expected)
+
+
+def test_predict_follows_the_clips_of_its_data_samples_and_fills_them():
+    """The test loop's path: the clip and frame index of each data sample drive the stream (a
+    new clip starts afresh), and the predictions go into the samples given."""
+    model, fresh = tiny(), tiny()
+    xs = frames(5, seed=5)
+
+    def samples(clip, n):
+        return [SegDataSample(metainfo=dict(clip=clip, frame_index=t, img_shape=(32, 32),
+                                            ori_shape=(32, 32))) for t in range(n)]
+
+    with torch.no_grad():
+        model.predict(torch.cat(xs[:3]), samples('A', 3))
+        given = samples('B', 2)
+        got = model.predict(torch.cat(xs[3:]), given)
+        alone = fresh.predict(torch.cat(xs[3:]), samples('B', 2))
+    assert [s is g for s, g in zip(got, given)] == [True, True]
+    assert [s.metainfo['clip'] for s in got] == ['B', 'B']
+    for g, a in zip(got, alone):
+        torch.testing.assert_close(g.seg_logits.data, a.seg_logits.data)
+        assert torch.equal(g.pred_sem_seg.data, a.pred_sem_seg.data)
+
+
+def test_a_stream_kept_under_inference_mode_continues_with_autograd_on():
+    """Frames kept under ``torch.inference_mode`` (a benchmark, a test loop) are usable by
+    the next frames run with autograd on, with the same logits."""
+    model, other = tiny(), tiny()
+    xs = frames(5)
+    expected = run_clip(other, 'a', xs)
+    with torch.inference_mode():
+        got = [model.encode_decode(x, [dict(clip='a', frame_index=t)])
+               for t, x in enumerate(xs[:3])]
+    got += [model.encode_decode(x, [dict(clip='a', frame_index=3 + t)]).detach()
+            for t, x in enumerate(xs[3:])]
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e)
+
+
+def test_the_loss_without_propagation_is_the_last_frame_of_the_window():
+    """The window's last frame is the current one: the sub loss (the head on V_t alone)
+    changes with it and not with the frames before it."""
+    import copy
+
+    pristine = tiny(attn_drop=0, proj_drop=0).train()
+    data = pristine.data_preprocessor(flatten_clip_batch(clip_batch(4, 2, 16, 5)), True)
+
+    def sub_loss(change):
+        model = copy.deepcopy(pristine)  # each call at position 0
+        inputs = data['inputs'].clone()
+        g = torch.Generator().manual_seed(9)
+        for i in change:
+            inputs[i] = torch.randn(inputs[i].shape, generator=g)
+        return model(inputs, data['data_samples'], mode='loss')['sub.loss_ce']
+
+    base = sub_loss([])
+    torch.testing.assert_close(sub_loss(range(6)), base)  # frames t-3 .. t-1 of both samples
+    assert not torch.allclose(sub_loss([6, 7]), base)  # frame t

@@ -187,12 +187,42 @@ def test_dynamic_export_of_a_graph_frozen_to_its_size_is_refused(tmp_path, capsy
     ckpt = write_checkpoint(tmp_path / 'frozen.pth', config=FROZEN_CONFIG)
     out = tmp_path / 'frozen.onnx'
     assert export_tool.main([FROZEN_CONFIG, ckpt, str(out), '--repeats', '1']) == 0
+    static = out.read_bytes()
     with pytest.raises(SystemExit) as exit_info:
         export_tool.main([FROZEN_CONFIG, ckpt, str(out), '--dynamic', '--repeats', '1'])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert 'generated faces at 96x128' in err and 'does not allow dynamic H/W' in err
+    assert 'not written' in err
+    # the refused graph is never renamed to OUT: the earlier export there is left as it was
+    assert out.read_bytes() == static
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['frozen.onnx', 'frozen.pth']
+
+
+@pytest.mark.parametrize('dynamic', [False, True], ids=['static', 'dynamic'])
+@pytest.mark.parametrize('failing', ['relative difference', 'label agreement'])
+def test_a_graph_failing_either_parity_limit_is_refused(tmp_path, capsys, monkeypatch, failing,
+                                                        dynamic):
+    """Parity within one limit does not save a graph that breaks the other: a relative logit
+    difference over REFUSE_RTOL with every label agreeing, or agreement under MIN_AGREEMENT
+    with tiny differences, each refuses the export (exit 2), with or without ``--dynamic``;
+    the refused graph is not left at OUT, nor under a temporary name."""
+    ckpt = write_checkpoint(tmp_path / 'toy.pth')
+    out = tmp_path / 'toy.onnx'
+    if failing == 'relative difference':
+        result = dict(max_abs=1.0, max_rel=2 * export_tool.REFUSE_RTOL, label_agreement=1.0)
+    else:
+        result = dict(max_abs=1e-6, max_rel=1e-7, label_agreement=export_tool.MIN_AGREEMENT - 0.01)
+    monkeypatch.setattr(export_tool, 'check_parity', lambda module, session, x: dict(result))
+    with pytest.raises(SystemExit) as exit_info:
+        export_tool.main([CONFIG, ckpt, str(out), '--repeats', '1']
+                         + (['--dynamic'] if dynamic else []))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'does not reproduce the model' in err and 'not written' in err
+    assert f'relative difference {result["max_rel"]:.3g}' in err
     assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ['toy.pth']
 
 
 def test_int8_quantisation_keeps_the_labels(tmp_path):
@@ -210,10 +240,6 @@ def test_int8_quantisation_keeps_the_labels(tmp_path):
     r = check_parity(module, onnx_session(str(tmp_path / 'q.onnx')), face_batch(4, (64, 64)))
     print(f'int8 toy: relative {r["max_rel"]:.3g}, labels agree {r["label_agreement"]:.4f}')
     assert r['label_agreement'] > 0.9
-
-
-if __name__ == '__main__':
-    sys.exit(pytest.main([__file__, '-q']))
 
 
 def test_split_scores_are_the_protocols_metric_of_faceparsers_labels(tmp_path):
@@ -248,3 +274,7 @@ def test_split_scores_are_the_protocols_metric_of_faceparsers_labels(tmp_path):
         assert scores['eager'][key] == pytest.approx(expected[key], abs=1e-9)
         assert scores['onnx'][key] == pytest.approx(expected[key], abs=1e-3)
     assert scores['mirrored']['mF1'] != pytest.approx(expected['mF1'], abs=1e-3)
+
+
+if __name__ == '__main__':
+    sys.exit(pytest.main([__file__, '-q']))

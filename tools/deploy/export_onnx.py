@@ -14,7 +14,9 @@ metadata (``classes``, ``palette``: JSON; ``input``: the layout above).
 
 Then: parity on random images and generated faces (max abs logit difference, the same relative
 to the largest logit, label agreement) and median latency of onnxruntime and eager PyTorch at
-batch 1 with the same number of threads. Needs ``pip install -e .[deploy]`` (onnx, onnxruntime).
+batch 1 with the same number of threads. A graph beyond the parity limits is refused (exit
+status 2) and not written: the export goes to a temporary name, renamed to OUT once the checks
+pass. Needs ``pip install -e .[deploy]`` (onnx, onnxruntime).
 
 ``--int8`` also writes ``OUT.int8.onnx``: onnxruntime's static quantisation (QDQ, int8 weights per
 channel, uint8 activations) calibrated on ``--calibration`` generated faces (default 16) at the
@@ -146,47 +148,52 @@ def main(argv=None) -> int:
         parser = FaceParser(args.config, args.checkpoint)
         shape = tuple(args.shape) if args.shape else parser.input_size
         module = OnnxInferenceModule(parser.model).eval()
-        try:
-            seconds = export_onnx(module, args.out, shape=shape, dynamic=args.dynamic,
-                                  opset=args.opset)
-        except (torch.onnx.errors.OnnxExporterError, RuntimeError) as err:
-            raise UserError(f'{args.config} does not export to ONNX: '
-                            f'{str(err).splitlines()[0]}') from None
-        add_metadata(args.out, dict(classes=json.dumps(list(parser.classes)),
-                                    palette=json.dumps([list(c) for c in parser.palette]),
-                                    input=INPUT_DOC, config=osp.basename(args.config)))
-        print(f'exported {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) at '
-              f'{shape[0]}x{shape[1]}{", dynamic H/W" if args.dynamic else ""}, opset '
-              f'{args.opset}, in {seconds:.1f} s')
-        session = onnx_session(args.out, args.threads)
-        checks = {'random images (batch 2)': random_batch(2, shape),
-                  'generated faces (batch 2)': face_batch(2, shape)}
-        if args.dynamic:
-            other = second_shape(shape)
-            checks[f'generated faces at {other[0]}x{other[1]}'] = face_batch(1, other, seed=1)
-        print('parity, onnxruntime vs PyTorch:')
-        failed = []
-        for name, x in checks.items():
+        # exported under a temporary name, renamed to OUT only once the parity checks pass
+        with atomic_path(args.out) as tmp:
             try:
-                r = check_parity(module, session, x)
-            except Exception as err:  # onnxruntime refuses a size the graph was frozen at
-                r = None
-                failed.append(f'{name}: {type(err).__name__}: {str(err).splitlines()[0][:200]}')
-            if r is not None:
-                print(_line(name, r))
-                if r['max_rel'] > REFUSE_RTOL or r['label_agreement'] < MIN_AGREEMENT:
-                    failed.append(f'{name}: relative difference {r["max_rel"]:.3g}, labels '
-                                  f'agree {100 * r["label_agreement"]:.2f}%')
-                elif r['max_rel'] > RTOL:
-                    print(f'warning: {name}: relative difference {r["max_rel"]:.3g} > {RTOL} '
-                          f'(float32 rounding of this model; labels agree '
-                          f'{100 * r["label_agreement"]:.3f}%)', file=sys.stderr)
-        if failed:
+                seconds = export_onnx(module, tmp, shape=shape, dynamic=args.dynamic,
+                                      opset=args.opset)
+            except (torch.onnx.errors.OnnxExporterError, RuntimeError) as err:
+                raise UserError(f'{args.config} does not export to ONNX: '
+                                f'{str(err).splitlines()[0]}') from None
+            add_metadata(tmp, dict(classes=json.dumps(list(parser.classes)),
+                                   palette=json.dumps([list(c) for c in parser.palette]),
+                                   input=INPUT_DOC, config=osp.basename(args.config)))
+            print(f'exported {args.out} ({os.path.getsize(tmp) / 1e6:.1f} MB) at '
+                  f'{shape[0]}x{shape[1]}{", dynamic H/W" if args.dynamic else ""}, opset '
+                  f'{args.opset}, in {seconds:.1f} s')
+            session = onnx_session(tmp, args.threads)
+            checks = {'random images (batch 2)': random_batch(2, shape),
+                      'generated faces (batch 2)': face_batch(2, shape)}
             if args.dynamic:
-                os.remove(args.out)
-            raise UserError(f'{args.out} does not reproduce the model ({"; ".join(failed)})'
-                            + ('; removed it: the architecture does not allow dynamic H/W, '
-                               'export without --dynamic' if args.dynamic else ''))
+                other = second_shape(shape)
+                checks[f'generated faces at {other[0]}x{other[1]}'] = face_batch(1, other,
+                                                                                 seed=1)
+            print('parity, onnxruntime vs PyTorch:')
+            failed = []
+            for name, x in checks.items():
+                try:
+                    r = check_parity(module, session, x)
+                except Exception as err:  # onnxruntime refuses a size the graph was frozen at
+                    r = None
+                    failed.append(f'{name}: {type(err).__name__}: '
+                                  f'{str(err).splitlines()[0][:200]}')
+                if r is not None:
+                    print(_line(name, r))
+                    if r['max_rel'] > REFUSE_RTOL or r['label_agreement'] < MIN_AGREEMENT:
+                        failed.append(f'{name}: relative difference {r["max_rel"]:.3g}, labels '
+                                      f'agree {100 * r["label_agreement"]:.2f}%')
+                    elif r['max_rel'] > RTOL:
+                        print(f'warning: {name}: relative difference {r["max_rel"]:.3g} > '
+                              f'{RTOL} (float32 rounding of this model; labels agree '
+                              f'{100 * r["label_agreement"]:.3f}%)', file=sys.stderr)
+            if failed:
+                kept = ' (the file already there is left as it was)' if osp.exists(
+                    args.out) else ''
+                raise UserError(f'{args.out} does not reproduce the model ({"; ".join(failed)})'
+                                f'; not written{kept}'
+                                + ('; the architecture does not allow dynamic H/W, export '
+                                   'without --dynamic' if args.dynamic else ''))
         x = face_batch(1, shape, seed=2)
         with torch.inference_mode():
             eager = time_runs(module, x, 2, args.repeats, torch.device('cpu'))
