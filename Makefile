@@ -32,7 +32,8 @@ demo: install
 	$(PY) tools/demo.py
 
 # mutation testing of the protocol code (datasets, evaluation, engine, utils/io, protocol, the
-# converters) against its unit tests; not run in CI (a full run took 14 min on 2 cores). Configured in setup.cfg
+# converters), the inference API and the TDNet and Dynamic Routing modules against their unit
+# tests; not run in CI (the protocol code alone took 14 min on 2 cores). Configured in setup.cfg
 # [mutmut]; results are kept in mutants/ (a rerun only retests changed functions; rm -rf mutants
 # for a fresh run). MUTANTS narrows the run to mutant names (globs), e.g.
 #   make mutation MUTANTS='faceparse_mm.protocol.* faceparse_mm.utils.io.*'

@@ -502,7 +502,8 @@ def test_a_frame_with_a_full_history_adds_the_chained_propagation_to_its_value()
     """Frame m - 1: head(norm(V_t + a)), upsampled to the input (bilinear, corners aligned).
     ``a`` chains the kept frames oldest first: each step attends from its source's keys to
     the next kept frame's queries (the current frame's for the last step) and carries the
-    source's values plus the previous step's output."""
+    source's values plus the previous step's output. 40 px: the kept frames are 2 x 2 (at
+    32 px a single position, whose propagated constant the spatial norm removes)."""
     import torch.nn.functional as F
 
     model = tiny()
@@ -527,7 +528,10 @@ def test_a_frame_with_a_full_history_adds_the_chained_propagation_to_its_value()
         a = a.transpose(1, 2).reshape(value.shape)
         logits = model.decode_head[3]([model.output_norm[3](value + a)])
         expected = F.interpolate(logits, size=(40, 40), mode='bilinear', align_corners=True)
+        # the same frame again (flip TTA's second view) sees the same history
+        again = model.encode_decode(xs[3], [dict(clip='a', frame_index=3)])
     torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(again, expected)
 
 
 def test_predict_follows_the_clips_of_its_data_samples_and_fills_them():
